@@ -1,0 +1,115 @@
+# kvmforge — one Makefile for the library, the programs, the tests and the fuzzers.
+#   make             build (installs missing Debian packages first when run as root)
+#   make check       build and run every test; prints "N passed, N failed, N skipped"
+#   make SANITIZE=1  the same with ASan+UBSan (SANITIZE=address,undefined works too)
+#   make fuzz        libFuzzer builds of the parsers under build/fuzz/
+#   make bench       bench/convert.sh: kvmforge-image against qemu-img
+
+CC       ?= cc
+BUILD    ?= build
+PKGS     := zlib libdeflate
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
+            -Wno-format-nonliteral -Wno-format-truncation -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -Icommon \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate) -pthread
+
+ifneq ($(SANITIZE),)
+ifeq ($(SANITIZE),1)
+override SANITIZE := address,undefined
+endif
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+BUILD    := build/sanitize
+export ASAN_OPTIONS := intercept_strchr=0:detect_leaks=1
+endif
+
+# Debian packages: to build, to test, to fuzz.
+DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev
+DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time
+DEB_FUZZ  := clang libclang-rt-14-dev
+
+LIB_SRC  := $(wildcard common/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libkvmforge.a
+PROGRAMS := $(BUILD)/kvmforge-image
+
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+.PHONY: all deps deps-test deps-fuzz check unit fuzz bench format check-format check-headers clean
+.DEFAULT_GOAL := all
+
+all: deps $(PROGRAMS)
+
+define install_missing
+	@missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" -ne 0 ]; then echo "missing Debian packages:$$missing (run 'sudo make deps')" >&2; exit 1; fi; \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_BUILD))
+deps-test: deps
+	$(call install_missing,$(DEB_TEST))
+deps-fuzz:
+	$(call install_missing,$(DEB_FUZZ))
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/kvmforge-image: $(BUILD)/imagebuild/kvmforge-image.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lz
+
+$(BUILD)/tests/replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps-fuzz
+	@mkdir -p $(dir $@)
+	clang -O1 -g -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -Icommon \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+# Build every header alone: each must include what it uses.
+check-headers:
+	@for h in common/*.h; do \
+		echo "#include \"$$h\"" | $(CC) $(CFLAGS) -x c -fsyntax-only - || exit 1; \
+	done; echo "headers: ok"
+
+unit: deps-test $(UNIT_BIN) $(REPLAY_BIN)
+
+check: deps-test $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+	@BUILD=$(BUILD) tests/run.sh
+
+fuzz: $(FUZZ_BIN)
+
+bench: deps-test $(PROGRAMS)
+	bench/convert.sh
+
+format:
+	clang-format -i common/*.[ch] imagebuild/*.c tests/unit/*.c tests/fuzz/*.c tests/tools/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
