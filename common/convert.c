@@ -233,52 +233,70 @@ static void *worker_main(void *arg)
 
 /* ---- writer thread ---- */
 
+/* Consecutive plain clusters (also across chunks: grains in order) go out as one write. */
+struct run {
+        uint64_t off;
+        const uint8_t *data;
+        uint64_t len;
+};
+
+static int run_flush(struct pipeline *p, struct run *run, struct err *err)
+{
+        int r = 0;
+
+        if (run->len)
+                r = p->w->ops->write(p->w, run->off, run->data, (size_t) run->len, err);
+        p->stats.data_bytes += run->len;
+        run->len = 0;
+        return r;
+}
+
 static int write_slot(struct pipeline *p, struct slot *s, struct err *err)
 {
         uint32_t cs = p->cs;
+        struct run run = { 0 };
         int r;
 
         for (unsigned i = 0; i < s->n_chunks; i++) {
                 struct chunk *c = &s->chunks[i];
                 uint32_t first = c->data_pos / cs, n = (uint32_t) div_round_up(c->len, cs);
-                uint32_t k = 0;
 
                 if (c->covered)
                         continue;
-                while (k < n) {
-                        uint32_t start = k;
+                for (uint32_t k = 0; k < n; k++) {
                         uint64_t off = c->off + (uint64_t) k * cs;
+                        uint64_t len = k + 1 == n ? c->len - (uint64_t) k * cs : cs;
+                        const uint8_t *d = s->data + (size_t) (first + k) * cs;
 
-                        if (s->zero[first + k]) {
-                                p->stats.zero_bytes += k + 1 == n ? c->len - (uint64_t) k * cs : cs;
-                                k++;
-                                continue;
-                        }
-                        if (s->clen[first + k]) {
+                        if (s->zero[first + k] || s->clen[first + k]) {
+                                r = run_flush(p, &run, err);
+                                if (r < 0)
+                                        return r;
+                                if (s->zero[first + k]) {
+                                        p->stats.zero_bytes += len;
+                                        continue;
+                                }
                                 r = p->w->ops->write_compressed(p->w, off, s->cdata + (size_t) (first + k) * cs,
                                                                 s->clen[first + k], err);
                                 if (r < 0)
                                         return r;
-                                p->stats.data_bytes += cs;
-                                k++;
+                                p->stats.data_bytes += len;
                                 continue;
                         }
-                        while (k < n && !s->zero[first + k] && !s->clen[first + k])
-                                k++;
-                        uint64_t len = (uint64_t) (k - start) * cs;
-                        if (k == n && c->len % cs) /* the short last cluster of the disk */
-                                len -= cs - c->len % cs;
-                        if (p->w->ops == NULL || len == 0)
+                        /* A short cluster (end of disk) is always last: nothing follows it. */
+                        if (run.len && run.len % cs == 0 && run.off + run.len == off && run.data + run.len == d) {
+                                run.len += len;
                                 continue;
-                        r = p->w->ops->write(p->w, off, s->data + (size_t) (first + start) * cs, (size_t) len, err);
+                        }
+                        r = run_flush(p, &run, err);
                         if (r < 0)
                                 return r;
-                        p->stats.data_bytes += len;
+                        run = (struct run) { .off = off, .data = d, .len = len };
                 }
                 if (c->off + c->len > p->progress_done)
                         p->progress_done = c->off + c->len;
         }
-        return 0;
+        return run_flush(p, &run, err);
 }
 
 static void *writer_main(void *arg)

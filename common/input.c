@@ -43,15 +43,6 @@ static ssize_t file_pread(struct input *in, void *buf, size_t len, uint64_t off)
         return (ssize_t) done;
 }
 
-static ssize_t file_read(struct input *in, void *buf, size_t len)
-{
-        ssize_t n = file_pread(in, buf, len, in->pos);
-
-        if (n > 0)
-                in->pos += (uint64_t) n;
-        return n;
-}
-
 static int file_next_data(struct input *in, uint64_t off, uint64_t *ret)
 {
         struct input_file *f = (struct input_file *) in;
@@ -87,7 +78,6 @@ static int file_open_sibling(struct input *in, const char *name, struct input **
 
 static const struct input_ops file_ops = {
         .pread = file_pread,
-        .read = file_read,
         .next_data = file_next_data,
         .open_sibling = file_open_sibling,
         .free = file_free,
@@ -176,14 +166,6 @@ static ssize_t memory_pread(struct input *in, void *buf, size_t len, uint64_t of
         return (ssize_t) len;
 }
 
-static ssize_t memory_read(struct input *in, void *buf, size_t len)
-{
-        ssize_t n = memory_pread(in, buf, len, in->pos);
-
-        in->pos += (uint64_t) n;
-        return n;
-}
-
 static int memory_open_sibling(struct input *in, const char *name, struct input **ret,
                                struct err *err)
 {
@@ -194,7 +176,6 @@ static int memory_open_sibling(struct input *in, const char *name, struct input 
 
 static const struct input_ops memory_ops = {
         .pread = memory_pread,
-        .read = memory_read,
         .open_sibling = memory_open_sibling,
 };
 
@@ -222,6 +203,7 @@ struct input *input_free(struct input *in)
                 return NULL;
         if (in->ops->free)
                 in->ops->free(in);
+        free(in->rbuf);
         free(in->name);
         free(in);
         return NULL;
@@ -244,9 +226,45 @@ int input_pread_full(struct input *in, void *buf, size_t len, uint64_t off, stru
         return 0;
 }
 
+#define INPUT_READAHEAD (512u << 10)
+
 ssize_t input_read(struct input *in, void *buf, size_t len)
 {
-        return in->ops->read(in, buf, len);
+        size_t done = 0;
+
+        if (!in->ops->pread)
+                return in->ops->read(in, buf, len);
+        if (!in->rbuf && !(in->rbuf = malloc(INPUT_READAHEAD)))
+                return -ENOMEM;
+        while (done < len) {
+                ssize_t n;
+
+                if (in->pos >= in->rbuf_pos && in->pos - in->rbuf_pos < in->rbuf_len) {
+                        size_t at = (size_t) (in->pos - in->rbuf_pos), k = in->rbuf_len - at;
+                        if (k > len - done)
+                                k = len - done;
+                        memcpy((uint8_t *) buf + done, in->rbuf + at, k);
+                        in->pos += k;
+                        done += k;
+                        continue;
+                }
+                if (len - done >= INPUT_READAHEAD) { /* large reads bypass the buffer */
+                        n = in->ops->pread(in, (uint8_t *) buf + done, len - done, in->pos);
+                        if (n < 0)
+                                return n;
+                        in->pos += (uint64_t) n;
+                        done += (size_t) n;
+                        break;
+                }
+                n = in->ops->pread(in, in->rbuf, INPUT_READAHEAD, in->pos);
+                if (n < 0)
+                        return n;
+                in->rbuf_pos = in->pos;
+                in->rbuf_len = (size_t) n;
+                if (n == 0)
+                        break;
+        }
+        return (ssize_t) done;
 }
 
 int input_read_full(struct input *in, void *buf, size_t len, struct err *err)

@@ -16,7 +16,8 @@ struct input_ops {
         /* Positional read; NULL for forward-only inputs. Returns bytes read (short only at
          * end of input) or -errno. */
         ssize_t (*pread)(struct input *in, void *buf, size_t len, uint64_t off);
-        /* Sequential read from the current position; same return convention. */
+        /* Sequential read from the current position, for inputs without pread (streams);
+         * same return convention. */
         ssize_t (*read)(struct input *in, void *buf, size_t len);
         /* First offset >= off that may hold data (SEEK_DATA); NULL when unknown. Sets
          * *ret to the input size when only a hole follows. */
@@ -33,6 +34,10 @@ struct input {
         uint64_t pos;  /* position of the sequential read */
         uint64_t alloc; /* bytes allocated on disk, 0 when unknown */
         uint64_t dev, ino; /* identity of a file on disk, 0 otherwise */
+        /* Read-ahead for sequential reads of seekable inputs: marker walks read small pieces. */
+        uint8_t *rbuf;
+        size_t rbuf_len;
+        uint64_t rbuf_pos; /* input offset of rbuf[0] */
 };
 
 int input_open_file(const char *path, struct input **ret, struct err *err);
