@@ -40,11 +40,11 @@ static inline void fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Hand ownership on: returns the value and leaves the variable empty. */
-#define TAKE_GENERIC(var, empty)                  \
-        ({                                        \
-                __typeof__(var) _taken_ = (var);  \
-                (var) = (empty);                  \
-                _taken_;                          \
+#define TAKE_GENERIC(var, empty)                 \
+        ({                                       \
+                __typeof__(var) _taken_ = (var); \
+                (var) = (empty);                 \
+                _taken_;                         \
         })
 #define TAKE_PTR(p) TAKE_GENERIC(p, NULL)
 #define TAKE_FD(fd) TAKE_GENERIC(fd, -1)

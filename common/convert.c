@@ -23,7 +23,7 @@ enum chunk_kind {
 struct chunk {
         enum chunk_kind kind;
         enum image_deflate deflate;
-        uint64_t off;      /* virtual */
+        uint64_t off; /* virtual */
         uint32_t len;
         uint32_t data_pos; /* where its plain bytes go in data */
         size_t in_pos;
@@ -46,8 +46,8 @@ struct slot {
         unsigned n_chunks, chunks_cap;
         /* worker results, per cluster of data */
         uint8_t *zero;
-        uint8_t *cdata;    /* compressed clusters, cluster i at i * cluster size */
-        uint32_t *clen;    /* 0: store plain */
+        uint8_t *cdata; /* compressed clusters, cluster i at i * cluster size */
+        uint32_t *clen; /* 0: store plain */
         int error;
         struct err err;
 };
@@ -116,20 +116,28 @@ static int inflate_chunk(struct worker *wk, struct slot *s, struct chunk *c, str
                 out = wk->scratch;
         }
         if (c->deflate == IMAGE_DEFLATE_ZLIB)
-                res = libdeflate_zlib_decompress_ex(wk->inflater, in, c->clen, out, c->unit_len, &used, &got);
+                res = libdeflate_zlib_decompress_ex(wk->inflater, in, c->clen, out, c->unit_len,
+                                                    &used, &got);
         else
-                res = libdeflate_deflate_decompress_ex(wk->inflater, in, c->clen, out, c->unit_len, &used, &got);
+                res = libdeflate_deflate_decompress_ex(wk->inflater, in, c->clen, out, c->unit_len,
+                                                       &used, &got);
         if (res == LIBDEFLATE_INSUFFICIENT_SPACE)
-                return err_set(err, -EBADMSG, "'%s': the compressed %s at offset %llu inflates to more than %u bytes",
-                               wk->p->src->in->name, c->deflate == IMAGE_DEFLATE_ZLIB ? "grain" : "cluster",
-                               (unsigned long long) (c->off - c->skip), c->unit_len);
+                return err_set(
+                        err, -EBADMSG,
+                        "'%s': the compressed %s at offset %llu inflates to more than %u bytes",
+                        wk->p->src->in->name,
+                        c->deflate == IMAGE_DEFLATE_ZLIB ? "grain" : "cluster",
+                        (unsigned long long) (c->off - c->skip), c->unit_len);
         if (res != LIBDEFLATE_SUCCESS)
                 return err_set(err, -EBADMSG, "'%s': the compressed %s at offset %llu is corrupt",
-                               wk->p->src->in->name, c->deflate == IMAGE_DEFLATE_ZLIB ? "grain" : "cluster",
+                               wk->p->src->in->name,
+                               c->deflate == IMAGE_DEFLATE_ZLIB ? "grain" : "cluster",
                                (unsigned long long) (c->off - c->skip));
         if (got < (size_t) c->skip + c->len)
-                return err_set(err, -EBADMSG, "'%s': the compressed data at offset %llu inflates to only %zu bytes",
-                               wk->p->src->in->name, (unsigned long long) (c->off - c->skip), got);
+                return err_set(
+                        err, -EBADMSG,
+                        "'%s': the compressed data at offset %llu inflates to only %zu bytes",
+                        wk->p->src->in->name, (unsigned long long) (c->off - c->skip), got);
         if (!whole)
                 memcpy(s->data + c->data_pos, wk->scratch + c->skip, c->len);
         return 0;
@@ -142,7 +150,8 @@ static int deflate_cluster(struct worker *wk, const uint8_t *src, uint8_t *dst, 
         z_stream *z = &wk->deflater;
 
         if (!wk->deflater_ready) {
-                if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+                if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+                                 Z_DEFAULT_STRATEGY) != Z_OK)
                         return -ENOMEM;
                 wk->deflater_ready = true;
         } else if (deflateReset(z) != Z_OK) {
@@ -186,8 +195,8 @@ static int process_slot(struct worker *wk, struct slot *s)
                         s->zero[first + k] = bytes_are_zero(cl, cs);
                         s->clen[first + k] = 0;
                         if (p->o->out.compress && !s->zero[first + k]) {
-                                r = deflate_cluster(wk, cl, s->cdata + (size_t) (first + k) * cs, cs,
-                                                    &s->clen[first + k]);
+                                r = deflate_cluster(wk, cl, s->cdata + (size_t) (first + k) * cs,
+                                                    cs, &s->clen[first + k]);
                                 if (r < 0)
                                         return r;
                         }
@@ -210,7 +219,8 @@ static void *worker_main(void *arg)
                         s = &p->slots[p->next_work % p->n_slots];
                         if (p->failed || (p->eof && p->next_work == p->produced))
                                 break;
-                        if (p->next_work < p->produced && s->state == SLOT_FILLED && s->seq == p->next_work)
+                        if (p->next_work < p->produced && s->state == SLOT_FILLED &&
+                            s->seq == p->next_work)
                                 break;
                         pthread_cond_wait(&p->changed, &p->lock);
                 }
@@ -276,22 +286,24 @@ static int write_slot(struct pipeline *p, struct slot *s, struct err *err)
                                         p->stats.zero_bytes += len;
                                         continue;
                                 }
-                                r = p->w->ops->write_compressed(p->w, off, s->cdata + (size_t) (first + k) * cs,
-                                                                s->clen[first + k], err);
+                                r = p->w->ops->write_compressed(
+                                        p->w, off, s->cdata + (size_t) (first + k) * cs,
+                                        s->clen[first + k], err);
                                 if (r < 0)
                                         return r;
                                 p->stats.data_bytes += len;
                                 continue;
                         }
                         /* A short cluster (end of disk) is always last: nothing follows it. */
-                        if (run.len && run.len % cs == 0 && run.off + run.len == off && run.data + run.len == d) {
+                        if (run.len && run.len % cs == 0 && run.off + run.len == off &&
+                            run.data + run.len == d) {
                                 run.len += len;
                                 continue;
                         }
                         r = run_flush(p, &run, err);
                         if (r < 0)
                                 return r;
-                        run = (struct run) { .off = off, .data = d, .len = len };
+                        run = (struct run){ .off = off, .data = d, .len = len };
                 }
                 if (c->off + c->len > p->progress_done)
                         p->progress_done = c->off + c->len;
@@ -313,7 +325,8 @@ static void *writer_main(void *arg)
                         s = &p->slots[p->written % p->n_slots];
                         if (p->failed || (p->eof && p->written == p->produced))
                                 break;
-                        if (p->written < p->produced && s->state == SLOT_DONE && s->seq == p->written)
+                        if (p->written < p->produced && s->state == SLOT_DONE &&
+                            s->seq == p->written)
                                 break;
                         pthread_cond_wait(&p->changed, &p->lock);
                 }
@@ -446,7 +459,8 @@ static int produce_random(struct pipeline *p, struct err *err)
                                 c.kind = CHUNK_PLAIN;
                                 break;
                         case IMAGE_MAP_DATA:
-                                r = input_pread_full(m.in, s->data + c.data_pos, c.len, m.host_off, err);
+                                r = input_pread_full(m.in, s->data + c.data_pos, c.len, m.host_off,
+                                                     err);
                                 if (r < 0)
                                         return r;
                                 c.kind = CHUNK_PLAIN;
@@ -456,7 +470,8 @@ static int produce_random(struct pipeline *p, struct err *err)
                                 r = slot_reserve_in(s, m.clen);
                                 if (r < 0)
                                         return r;
-                                r = input_pread_full(m.in, s->in + s->in_used, m.clen, m.host_off, err);
+                                r = input_pread_full(m.in, s->in + s->in_used, m.clen, m.host_off,
+                                                     err);
                                 if (r < 0)
                                         return r;
                                 c.kind = CHUNK_DEFLATE;
@@ -479,16 +494,18 @@ static int produce_random(struct pipeline *p, struct err *err)
                 /* Chunks of one unit are contiguous: give the writer one chunk for all. */
                 if (all_zero) {
                         s->n_chunks = 1;
-                        s->chunks[0] = (struct chunk) { .kind = CHUNK_ZERO, .off = off,
-                                                        .len = (uint32_t) (end - off) };
+                        s->chunks[0] = (struct chunk){ .kind = CHUNK_ZERO,
+                                                       .off = off,
+                                                       .len = (uint32_t) (end - off) };
                 } else {
                         /* Plain and inflated parts land in data; the writer walks clusters. */
                         unsigned n = 0;
                         for (unsigned i = 0; i < s->n_chunks; i++)
                                 if (s->chunks[i].kind == CHUNK_DEFLATE)
                                         s->chunks[n++] = s->chunks[i];
-                        s->chunks[n++] = (struct chunk) { .kind = CHUNK_PLAIN, .off = off,
-                                                          .len = (uint32_t) (end - off) };
+                        s->chunks[n++] = (struct chunk){ .kind = CHUNK_PLAIN,
+                                                         .off = off,
+                                                         .len = (uint32_t) (end - off) };
                         s->n_chunks = n;
                 }
                 slot_publish(p, s);
@@ -538,11 +555,13 @@ static int produce_stream(struct pipeline *p, struct err *err)
                 if (r < 0)
                         return r;
                 memcpy(s->in + s->in_used, g.data, g.clen);
-                c = (struct chunk) {
+                c = (struct chunk){
                         .kind = CHUNK_DEFLATE,
                         .deflate = IMAGE_DEFLATE_ZLIB,
                         .off = g.lba * 512,
-                        .len = (uint32_t) (p->src->size - g.lba * 512 < grain ? p->src->size - g.lba * 512 : grain),
+                        .len = (uint32_t) (p->src->size - g.lba * 512 < grain
+                                                   ? p->src->size - g.lba * 512
+                                                   : grain),
                         .data_pos = (uint32_t) data_used,
                         .in_pos = s->in_used,
                         .clen = g.clen,

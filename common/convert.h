@@ -30,9 +30,9 @@ struct convert_options {
 
 struct convert_stats {
         uint64_t virtual_size;
-        uint64_t data_bytes;  /* non-zero bytes written */
-        uint64_t zero_bytes;  /* skipped as zero */
-        bool streamed;        /* read front to back from grain markers */
+        uint64_t data_bytes; /* non-zero bytes written */
+        uint64_t zero_bytes; /* skipped as zero */
+        bool streamed;       /* read front to back from grain markers */
 };
 
 int convert_image(struct image *src, const char *dst, const struct convert_options *o,

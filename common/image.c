@@ -19,7 +19,7 @@ const char *const image_format_names[IMAGE_FORMAT_COUNT] = {
 };
 
 static int (*const image_openers[IMAGE_FORMAT_COUNT])(struct input *, struct image **,
-                                                       struct err *) = {
+                                                      struct err *) = {
         [IMAGE_FORMAT_RAW] = raw_open,
         [IMAGE_FORMAT_QCOW2] = qcow2_open,
         [IMAGE_FORMAT_VMDK] = vmdk_open,
@@ -55,8 +55,7 @@ static int image_open_layer(struct input *in, int fmt, unsigned depth, struct in
         n = in->ops->pread ? in->ops->pread(in, head, sizeof(head), 0)
                            : -ESPIPE; /* streams are opened by their own readers */
         if (n < 0)
-                return err_set(err, (int) n, "cannot read '%s': %s", in->name,
-                               strerror((int) -n));
+                return err_set(err, (int) n, "cannot read '%s': %s", in->name, strerror((int) -n));
         probed = image_probe(head, (size_t) n);
         if (fmt == IMAGE_FORMAT_PROBE)
                 fmt = probed;
@@ -66,7 +65,8 @@ static int image_open_layer(struct input *in, int fmt, unsigned depth, struct in
 
         for (unsigned i = 0; i < depth; i++)
                 if (in->ino && seen[i]->dev == in->dev && seen[i]->ino == in->ino)
-                        return err_set(err, -ELOOP, "'%s' is its own ancestor: the parent chain loops",
+                        return err_set(err, -ELOOP,
+                                       "'%s' is its own ancestor: the parent chain loops",
                                        in->name);
         seen[depth] = in;
 
@@ -86,8 +86,7 @@ static int image_open_layer(struct input *in, int fmt, unsigned depth, struct in
                 r = input_open_sibling(img->in, img->backing_name, &bin, err);
                 if (r < 0)
                         return err_prefix(err, r, "parent of '%s'", img->in->name);
-                r = image_open_layer(bin, img->backing_format, depth + 1, seen, &img->backing,
-                                     err);
+                r = image_open_layer(bin, img->backing_format, depth + 1, seen, &img->backing, err);
                 if (r < 0)
                         return r;
                 if (img->ops->check_backing) {
@@ -141,7 +140,7 @@ int image_map_chain(struct image *img, uint64_t off, uint64_t len, struct image_
 
         if (off >= img->size || len == 0) {
                 /* Past the end of a shorter backing file: zeros. */
-                *ret = (struct image_map) { .kind = IMAGE_MAP_ZERO, .len = len };
+                *ret = (struct image_map){ .kind = IMAGE_MAP_ZERO, .len = len };
                 return 0;
         }
         if (len > img->size - off)
@@ -150,8 +149,8 @@ int image_map_chain(struct image *img, uint64_t off, uint64_t len, struct image_
         if (r < 0)
                 return r;
         if (m.len == 0 || m.len > len)
-                return err_set(err, -EBADMSG, "'%s': internal mapping error at %llu",
-                               img->in->name, (unsigned long long) off);
+                return err_set(err, -EBADMSG, "'%s': internal mapping error at %llu", img->in->name,
+                               (unsigned long long) off);
         if (m.kind == IMAGE_MAP_UNALLOC) {
                 if (!img->backing) {
                         m.kind = IMAGE_MAP_ZERO;
@@ -193,7 +192,7 @@ int image_add_extent(struct image *img, const char *file, const char *type, uint
                 return -ENOMEM;
         img->extents = e;
         e = &img->extents[img->n_extents];
-        *e = (struct image_extent) { .size = size, .offset = offset };
+        *e = (struct image_extent){ .size = size, .offset = offset };
         (void) snprintf(e->type, sizeof(e->type), "%s", type);
         e->file = strdup(file);
         if (!e->file)

@@ -61,8 +61,8 @@ struct image_ops {
 
 struct image_extent {
         char *file;
-        char type[16]; /* "FLAT", "SPARSE", "ZERO", "qcow2", "raw" */
-        uint64_t size; /* virtual bytes this extent supplies */
+        char type[16];   /* "FLAT", "SPARSE", "ZERO", "qcow2", "raw" */
+        uint64_t size;   /* virtual bytes this extent supplies */
         uint64_t offset; /* FLAT: where in the file the data starts */
 };
 
@@ -75,18 +75,20 @@ struct image {
         const struct image_ops *ops;
         enum image_format format;
         char subformat[32];
-        uint64_t size;          /* virtual bytes */
-        uint64_t allocated;     /* bytes this layer's files occupy on disk */
-        struct input *in;       /* the file that was opened */
-        struct image *backing;  /* parent layer, or NULL */
-        char *backing_name;     /* as written in the image */
-        int backing_format;     /* enum image_format, or IMAGE_FORMAT_PROBE */
+        uint64_t size;         /* virtual bytes */
+        uint64_t allocated;    /* bytes this layer's files occupy on disk */
+        struct input *in;      /* the file that was opened */
+        struct image *backing; /* parent layer, or NULL */
+        char *backing_name;    /* as written in the image */
+        int backing_format;    /* enum image_format, or IMAGE_FORMAT_PROBE */
         struct image_extent *extents;
         unsigned n_extents;
         struct image_prop props[16];
         unsigned n_props;
         /* Identity of every file this layer reads (the image file, VMDK extents). */
-        struct { uint64_t dev, ino; } files[8];
+        struct {
+                uint64_t dev, ino;
+        } files[8];
         unsigned n_files;
         /* A streamOptimized VMDK whose grains the converter may walk front to back. */
         bool streamable;

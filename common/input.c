@@ -29,8 +29,7 @@ static ssize_t file_pread(struct input *in, void *buf, size_t len, uint64_t off)
         if (off > (uint64_t) INT64_MAX)
                 return -EINVAL;
         while (done < len) {
-                ssize_t n = pread(f->fd, (uint8_t *) buf + done, len - done,
-                                  (off_t) (off + done));
+                ssize_t n = pread(f->fd, (uint8_t *) buf + done, len - done, (off_t) (off + done));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -115,15 +114,13 @@ int input_open_file(const char *path, struct input **ret, struct err *err)
         if (S_ISBLK(st.st_mode)) {
                 off_t end = lseek(f->fd, 0, SEEK_END);
                 if (end < 0)
-                        return err_set(err, -errno, "cannot size '%s': %s", path,
-                                       strerror(errno));
+                        return err_set(err, -errno, "cannot size '%s': %s", path, strerror(errno));
                 in->size = (uint64_t) end;
         } else if (S_ISREG(st.st_mode)) {
                 in->size = (uint64_t) st.st_size;
                 (void) posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         } else {
-                return err_set(err, -EINVAL, "'%s' is not a regular file or block device",
-                               path);
+                return err_set(err, -EINVAL, "'%s' is not a regular file or block device", path);
         }
         *ret = TAKE_PTR(in);
         return 0;
@@ -287,8 +284,8 @@ int input_skip(struct input *in, uint64_t n, struct err *err)
 
         if (in->ops->pread) {
                 if (in->size != UINT64_MAX && n > in->size - in->pos)
-                        return err_set(err, -EBADMSG, "'%s' is truncated at offset %llu",
-                                       in->name, (unsigned long long) in->size);
+                        return err_set(err, -EBADMSG, "'%s' is truncated at offset %llu", in->name,
+                                       (unsigned long long) in->size);
                 in->pos += n;
                 return 0;
         }

@@ -29,10 +29,10 @@ struct input_ops {
 
 struct input {
         const struct input_ops *ops;
-        char *name;    /* for messages: the path or member name */
-        uint64_t size; /* UINT64_MAX when unknown (a stream) */
-        uint64_t pos;  /* position of the sequential read */
-        uint64_t alloc; /* bytes allocated on disk, 0 when unknown */
+        char *name;        /* for messages: the path or member name */
+        uint64_t size;     /* UINT64_MAX when unknown (a stream) */
+        uint64_t pos;      /* position of the sequential read */
+        uint64_t alloc;    /* bytes allocated on disk, 0 when unknown */
         uint64_t dev, ino; /* identity of a file on disk, 0 otherwise */
         /* Read-ahead for sequential reads of seekable inputs: marker walks read small pieces. */
         uint8_t *rbuf;

@@ -2,7 +2,7 @@
 
 void json_init(struct json *j, FILE *f)
 {
-        *j = (struct json) { .f = f };
+        *j = (struct json){ .f = f };
 }
 
 static void put_escaped(FILE *f, const char *s)

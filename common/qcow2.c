@@ -63,8 +63,8 @@ static int qcow2_parse_extensions(const uint8_t *buf, size_t len, size_t start, 
         return 0;
 }
 
-int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
-                       struct qcow2_header *ret, struct err *err)
+int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, struct qcow2_header *ret,
+                       struct err *err)
 {
         struct qcow2_header h = { 0 };
         uint64_t cs, need, known;
@@ -115,16 +115,20 @@ int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
 
         known = QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_COMPRESSION;
         if (h.incompatible_features & QCOW2_INCOMPAT_CORRUPT)
-                return err_set(err, -EBADMSG, "the image is marked corrupt; repair it with 'qemu-img check -r all' first");
+                return err_set(
+                        err, -EBADMSG,
+                        "the image is marked corrupt; repair it with 'qemu-img check -r all' first");
         if (h.incompatible_features & QCOW2_INCOMPAT_DATA_FILE)
-                return err_set(err, -EOPNOTSUPP, "qcow2 with an external data file is not supported");
+                return err_set(err, -EOPNOTSUPP,
+                               "qcow2 with an external data file is not supported");
         if (h.incompatible_features & QCOW2_INCOMPAT_EXTL2)
                 return err_set(err, -EOPNOTSUPP, "qcow2 with extended L2 entries is not supported");
         if (h.incompatible_features & ~known)
                 return err_set(err, -EOPNOTSUPP, "unknown incompatible qcow2 features 0x%llx",
                                (unsigned long long) (h.incompatible_features & ~known));
         if (h.compression_type != 0 || (h.incompatible_features & QCOW2_INCOMPAT_COMPRESSION))
-                return err_set(err, -EOPNOTSUPP, "qcow2 compression type %u (zstd) is not supported",
+                return err_set(err, -EOPNOTSUPP,
+                               "qcow2 compression type %u (zstd) is not supported",
                                h.compression_type);
 
         need = qcow2_l1_entries(h.size, h.cluster_bits);
@@ -135,15 +139,18 @@ int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
                 return err_set(err, -EFBIG, "L1 table of %u entries is too large", h.l1_size);
         if (h.l1_table_offset % cs)
                 return err_set(err, -EBADMSG, "L1 table offset is not cluster aligned");
-        if (h.l1_table_offset > file_size || (uint64_t) h.l1_size * 8 > file_size - h.l1_table_offset)
+        if (h.l1_table_offset > file_size ||
+            (uint64_t) h.l1_size * 8 > file_size - h.l1_table_offset)
                 return err_set(err, -EBADMSG, "L1 table lies outside the file");
 
         if (h.backing_file_offset) {
                 if (h.backing_file_size == 0 || h.backing_file_size > QCOW2_MAX_BACKING_NAME)
                         return err_set(err, -EBADMSG, "bad backing file name length %u",
                                        h.backing_file_size);
-                if (h.backing_file_offset > len || h.backing_file_size > len - h.backing_file_offset)
-                        return err_set(err, -EBADMSG, "backing file name lies outside the first cluster");
+                if (h.backing_file_offset > len ||
+                    h.backing_file_size > len - h.backing_file_offset)
+                        return err_set(err, -EBADMSG,
+                                       "backing file name lies outside the first cluster");
         }
         if (h.version == 3) {
                 uint64_t limit = h.backing_file_offset ? h.backing_file_offset : cs;
@@ -192,7 +199,8 @@ static int qcow2_map(struct image *img, uint64_t off, uint64_t len, struct image
         l2_offset = q->l1[l1_index] & QCOW2_OFFSET_MASK;
         if (!l2_offset) {
                 uint64_t rest = cs * q->l2_entries - off % (cs * q->l2_entries);
-                *ret = (struct image_map) { .kind = IMAGE_MAP_UNALLOC, .len = rest < len ? rest : len };
+                *ret = (struct image_map){ .kind = IMAGE_MAP_UNALLOC,
+                                           .len = rest < len ? rest : len };
                 return 0;
         }
         if (l2_offset % cs || l2_offset > file_size - cs || file_size < cs)
@@ -206,15 +214,17 @@ static int qcow2_map(struct image *img, uint64_t off, uint64_t len, struct image
         if (e & QCOW2_OFLAG_COMPRESSED) {
                 unsigned x = 62 - (q->h.cluster_bits - 8);
                 uint64_t host = e & ((UINT64_C(1) << x) - 1);
-                uint64_t sectors = ((e & ~QCOW2_OFLAG_COPIED) >> x) & ((UINT64_C(1) << (62 - x)) - 1);
+                uint64_t sectors =
+                        ((e & ~QCOW2_OFLAG_COPIED) >> x) & ((UINT64_C(1) << (62 - x)) - 1);
                 uint64_t clen = (sectors + 1) * 512 - (host & 511);
 
                 if (host >= file_size)
-                        return err_set(err, -EBADMSG, "compressed cluster at %llu lies outside the file",
+                        return err_set(err, -EBADMSG,
+                                       "compressed cluster at %llu lies outside the file",
                                        (unsigned long long) (off - in_cluster));
                 if (clen > file_size - host) /* the last sector may be cut short at EOF */
                         clen = file_size - host;
-                *ret = (struct image_map) {
+                *ret = (struct image_map){
                         .kind = IMAGE_MAP_DEFLATE,
                         .len = cs - in_cluster < len ? cs - in_cluster : len,
                         .in = img->in,
@@ -231,11 +241,12 @@ static int qcow2_map(struct image *img, uint64_t off, uint64_t len, struct image
         done = cs - in_cluster;
         if (q->h.version >= 3 && (e & QCOW2_OFLAG_ZERO)) {
                 while (done < len && l2_index + 1 < q->l2_entries &&
-                       (l2[l2_index + 1] & QCOW2_OFLAG_ZERO) && !(l2[l2_index + 1] & QCOW2_OFLAG_COMPRESSED)) {
+                       (l2[l2_index + 1] & QCOW2_OFLAG_ZERO) &&
+                       !(l2[l2_index + 1] & QCOW2_OFLAG_COMPRESSED)) {
                         l2_index++;
                         done += cs;
                 }
-                *ret = (struct image_map) { .kind = IMAGE_MAP_ZERO, .len = done < len ? done : len };
+                *ret = (struct image_map){ .kind = IMAGE_MAP_ZERO, .len = done < len ? done : len };
                 return 0;
         }
         uint64_t host = e & QCOW2_OFFSET_MASK;
@@ -244,7 +255,8 @@ static int qcow2_map(struct image *img, uint64_t off, uint64_t len, struct image
                         l2_index++;
                         done += cs;
                 }
-                *ret = (struct image_map) { .kind = IMAGE_MAP_UNALLOC, .len = done < len ? done : len };
+                *ret = (struct image_map){ .kind = IMAGE_MAP_UNALLOC,
+                                           .len = done < len ? done : len };
                 return 0;
         }
         if (host % cs || file_size < cs || host > file_size - cs)
@@ -253,14 +265,14 @@ static int qcow2_map(struct image *img, uint64_t off, uint64_t len, struct image
         uint64_t next = host + cs;
         while (done < len && l2_index + 1 < q->l2_entries) {
                 uint64_t ne = l2[l2_index + 1];
-                if ((ne & (QCOW2_OFLAG_COMPRESSED | QCOW2_OFLAG_ZERO)) || (ne & QCOW2_OFFSET_MASK) != next ||
-                    next > file_size - cs)
+                if ((ne & (QCOW2_OFLAG_COMPRESSED | QCOW2_OFLAG_ZERO)) ||
+                    (ne & QCOW2_OFFSET_MASK) != next || next > file_size - cs)
                         break;
                 l2_index++;
                 done += cs;
                 next += cs;
         }
-        *ret = (struct image_map) {
+        *ret = (struct image_map){
                 .kind = IMAGE_MAP_DATA,
                 .len = done < len ? done : len,
                 .in = img->in,
@@ -341,7 +353,8 @@ int qcow2_open(struct input *in, struct image **ret, struct err *err)
                 if (q->h.backing_format[0]) {
                         r = image_format_from_string(q->h.backing_format);
                         if (r < 0)
-                                return err_set(err, -EOPNOTSUPP, "'%s': backing format '%s' is not supported",
+                                return err_set(err, -EOPNOTSUPP,
+                                               "'%s': backing format '%s' is not supported",
                                                img->in->name, q->h.backing_format);
                         img->backing_format = r;
                 }

@@ -53,8 +53,8 @@ bool qcow2_probe(const uint8_t *buf, size_t len);
 
 /* Parses and checks the header in buf (the first cluster or at least the first 4 KiB) of a
  * file of file_size bytes. Rejects what this reader cannot read with -EOPNOTSUPP. */
-int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
-                       struct qcow2_header *ret, struct err *err);
+int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, struct qcow2_header *ret,
+                       struct err *err);
 
 /* Entries in the L1 table needed for size bytes with 2^cluster_bits clusters. */
 uint64_t qcow2_l1_entries(uint64_t size, unsigned cluster_bits);

@@ -9,14 +9,14 @@
 #include "cleanup.h"
 #include "qcow2.h"
 
-#define L2_CACHE_SLOTS  16 /* 16 × 64 KiB tables: 8 GiB of disk mapped without write-back */
-#define HEADER_LENGTH   112
+#define L2_CACHE_SLOTS 16 /* 16 × 64 KiB tables: 8 GiB of disk mapped without write-back */
+#define HEADER_LENGTH  112
 
 struct l2_slot {
         uint64_t l1_index; /* UINT64_MAX: empty */
         uint64_t *entries; /* host byte order */
         bool dirty;
-        uint64_t used;     /* for LRU */
+        uint64_t used; /* for LRU */
 };
 
 struct qcow2_writer {
@@ -28,14 +28,14 @@ struct qcow2_writer {
         uint64_t *l1; /* host offsets of L2 tables */
         uint64_t l1_offset;
         uint64_t rt_offset, rt_entries, rt_clusters;
-        uint64_t *rt;     /* host offsets of refcount blocks */
+        uint64_t *rt; /* host offsets of refcount blocks */
         uint64_t rb_entries;
         bool prealloc;
         /* append mode */
-        uint64_t next;     /* first unallocated byte, cluster aligned */
+        uint64_t next; /* first unallocated byte, cluster aligned */
         uint64_t rb_region;
         uint64_t rb_host;
-        uint16_t *rb;      /* counts of the current region */
+        uint16_t *rb; /* counts of the current region */
         struct l2_slot l2[L2_CACHE_SLOTS];
         uint64_t clock;
         uint64_t cbase, cpos; /* open cluster for compressed data; cbase 0 = none */
@@ -77,7 +77,8 @@ static int alloc_cluster(struct qcow2_writer *q, uint64_t *ret, struct err *err)
                         return r;
                 q->rb_region = (h / q->cs) / q->rb_entries;
                 if (q->rb_region >= q->rt_entries)
-                        return err_set(err, -EFBIG, "'%s': the image outgrew its refcount table", q->w.path);
+                        return err_set(err, -EFBIG, "'%s': the image outgrew its refcount table",
+                                       q->w.path);
                 memset(q->rb, 0, q->rb_entries * sizeof(*q->rb));
                 q->rb_host = h;
                 q->next += q->cs;
@@ -195,7 +196,8 @@ static int q_write(struct writer *w, uint64_t off, const uint8_t *data, size_t l
         }
         if (!run_len)
                 return 0;
-        /* The last cluster of the disk may be short in data; it is padded with zeros by the file. */
+        /* The last cluster of the disk may be short in data; it is padded with zeros by the file.
+         */
         if (run_data + run_len > data + len)
                 run_len = (uint64_t) (data + len - run_data);
         return writer_pwrite(w, run_data, run_len, run_host, err);
@@ -297,7 +299,8 @@ static int finish_prealloc(struct qcow2_writer *q, struct err *err)
                 for (uint64_t i = 0; i < q->l2_entries; i++) {
                         uint64_t vc = t * q->l2_entries + i;
                         if (vc < vclusters)
-                                be64_store(&be[i], (q->data_start + vc * q->cs) | QCOW2_OFLAG_COPIED);
+                                be64_store(&be[i],
+                                           (q->data_start + vc * q->cs) | QCOW2_OFLAG_COPIED);
                 }
                 q->l1[t] = q->l2_start + t * q->cs;
                 r = writer_pwrite(&q->w, q->scratch, q->cs, q->l1[t], err);
@@ -342,7 +345,8 @@ static int q_finish(struct writer *w, struct err *err)
         for (uint64_t i = 0; i < q->l1_entries; i++)
                 if (q->l1[i])
                         q->l1[i] |= QCOW2_OFLAG_COPIED;
-        r = write_table_be(q, q->l1, q->l1_entries, q->l1_offset, div_round_up(q->l1_entries * 8, q->cs), err);
+        r = write_table_be(q, q->l1, q->l1_entries, q->l1_offset,
+                           div_round_up(q->l1_entries * 8, q->cs), err);
         if (r < 0)
                 return r;
         r = write_table_be(q, q->rt, q->rt_entries, q->rt_offset, q->rt_clusters, err);
@@ -412,7 +416,8 @@ int qcow2_writer_open(const char *path, uint64_t size, const struct writer_optio
         if (size > IMAGE_MAX_SIZE)
                 return err_set(err, -EFBIG, "'%s': virtual size too large", path);
         if (o->compress && o->prealloc_metadata)
-                return err_set(err, -EINVAL, "compression and metadata preallocation exclude each other");
+                return err_set(err, -EINVAL,
+                               "compression and metadata preallocation exclude each other");
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
@@ -422,7 +427,8 @@ int qcow2_writer_open(const char *path, uint64_t size, const struct writer_optio
         w->size = size; /* the layout below depends on it */
         q->cluster_bits = o->cluster_bits ? o->cluster_bits : 16;
         if (q->cluster_bits < 16 || q->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
-                return err_set(err, -EINVAL, "cluster size 2^%u is not supported for output", q->cluster_bits);
+                return err_set(err, -EINVAL, "cluster size 2^%u is not supported for output",
+                               q->cluster_bits);
         q->cs = UINT64_C(1) << q->cluster_bits;
         w->cluster_size = (uint32_t) q->cs;
         q->l2_entries = q->cs / 8;

@@ -16,11 +16,11 @@ static int raw_map(struct image *img, uint64_t off, uint64_t len, struct image_m
         if (r < 0)
                 data = off; /* no hole information: treat as data */
         if (data > off) {
-                *ret = (struct image_map) { .kind = IMAGE_MAP_ZERO,
-                                            .len = data - off < len ? data - off : len };
+                *ret = (struct image_map){ .kind = IMAGE_MAP_ZERO,
+                                           .len = data - off < len ? data - off : len };
                 return 0;
         }
-        *ret = (struct image_map) {
+        *ret = (struct image_map){
                 .kind = IMAGE_MAP_DATA, .len = len, .in = img->in, .host_off = off
         };
         return 0;

@@ -48,7 +48,8 @@ static bool is_descriptor_text(const uint8_t *buf, size_t len)
 
         /* Skip comment and blank lines; the first real line must be "version=". */
         while (i < len) {
-                while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+                while (i < len &&
+                       (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
                         i++;
                 if (i < len && buf[i] == '#') {
                         while (i < len && buf[i] != '\n')
@@ -72,8 +73,8 @@ bool vmdk_probe(const uint8_t *buf, size_t len)
         return is_descriptor_text(buf, len);
 }
 
-int vmdk_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
-                      struct vmdk_header *ret, struct err *err)
+int vmdk_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, struct vmdk_header *ret,
+                      struct err *err)
 {
         struct vmdk_header h;
         uint64_t file_sectors = file_size / 512;
@@ -96,7 +97,8 @@ int vmdk_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
 
         if (h.version < 1 || h.version > 3)
                 return err_set(err, -EOPNOTSUPP, "VMDK version %u is not supported", h.version);
-        if (h.grain_size < 1 || h.grain_size > VMDK_MAX_GRAIN || (h.grain_size & (h.grain_size - 1)))
+        if (h.grain_size < 1 || h.grain_size > VMDK_MAX_GRAIN ||
+            (h.grain_size & (h.grain_size - 1)))
                 return err_set(err, -EBADMSG, "bad grain size %llu sectors",
                                (unsigned long long) h.grain_size);
         if (h.num_gtes_per_gt < 1 || h.num_gtes_per_gt > VMDK_MAX_GTES)
@@ -105,13 +107,16 @@ int vmdk_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
                 return err_set(err, -EFBIG, "capacity of %llu sectors is absurd",
                                (unsigned long long) h.capacity);
         if ((h.flags & VMDK_FLAG_NL_TEST) && memcmp(buf + 73, "\n \r\n", 4) != 0)
-                return err_set(err, -EBADMSG, "line endings were mangled (transferred in text mode?)");
+                return err_set(err, -EBADMSG,
+                               "line endings were mangled (transferred in text mode?)");
         if (h.flags & VMDK_FLAG_COMPRESSED) {
                 if (h.compress_algorithm != 1)
-                        return err_set(err, -EOPNOTSUPP, "compression algorithm %u is not supported",
+                        return err_set(err, -EOPNOTSUPP,
+                                       "compression algorithm %u is not supported",
                                        h.compress_algorithm);
                 if (!(h.flags & VMDK_FLAG_MARKERS))
-                        return err_set(err, -EOPNOTSUPP, "compressed grains without markers are not supported");
+                        return err_set(err, -EOPNOTSUPP,
+                                       "compressed grains without markers are not supported");
         }
         /* Written so that no addition can wrap around. */
         if (h.desc_offset &&
@@ -191,11 +196,12 @@ static int parse_extent_line(char *line, unsigned lineno, struct vmdk_desc_exten
                 file = p + 1;
                 offset = trim(q + 1);
         } else if (p && *p) {
-                return err_set(err, -EBADMSG, "descriptor line %u: file name must be quoted", lineno);
+                return err_set(err, -EBADMSG, "descriptor line %u: file name must be quoted",
+                               lineno);
         }
         if (strcasecmp(access, "NOACCESS") == 0)
-                return err_set(err, -EOPNOTSUPP, "descriptor line %u: NOACCESS extents cannot be read",
-                               lineno);
+                return err_set(err, -EOPNOTSUPP,
+                               "descriptor line %u: NOACCESS extents cannot be read", lineno);
         if (parse_u64(sectors, 10, &e.sectors) < 0 || e.sectors == 0 ||
             e.sectors > IMAGE_MAX_SIZE / 512)
                 return err_set(err, -EBADMSG, "descriptor line %u: bad extent size '%s'", lineno,
@@ -208,10 +214,14 @@ static int parse_extent_line(char *line, unsigned lineno, struct vmdk_desc_exten
         else if (strcasecmp(type, "ZERO") == 0)
                 e.type = VMDK_EXTENT_ZERO;
         else if (strcasecmp(type, "VMFSRDM") == 0 || strcasecmp(type, "VMFSRAW") == 0)
-                return err_set(err, -EOPNOTSUPP, "descriptor line %u: raw device mappings cannot be converted; copy the device itself", lineno);
+                return err_set(
+                        err, -EOPNOTSUPP,
+                        "descriptor line %u: raw device mappings cannot be converted; copy the device itself",
+                        lineno);
         else
-                return err_set(err, -EOPNOTSUPP, "descriptor line %u: extent type '%s' is not supported",
-                               lineno, type);
+                return err_set(err, -EOPNOTSUPP,
+                               "descriptor line %u: extent type '%s' is not supported", lineno,
+                               type);
 
         if (e.type != VMDK_EXTENT_ZERO) {
                 if (!file || !*file)
@@ -221,7 +231,8 @@ static int parse_extent_line(char *line, unsigned lineno, struct vmdk_desc_exten
                         return err_set(err, -EBADMSG, "descriptor line %u: bad offset '%s'", lineno,
                                        offset);
                 if (e.offset > IMAGE_MAX_SIZE / 512)
-                        return err_set(err, -EBADMSG, "descriptor line %u: offset too large", lineno);
+                        return err_set(err, -EBADMSG, "descriptor line %u: offset too large",
+                                       lineno);
                 e.file = strdup(file);
                 if (!e.file)
                         return -ENOMEM;
@@ -236,7 +247,7 @@ void vmdk_desc_release(struct vmdk_desc *d)
                 free(d->extents[i].file);
         free(d->extents);
         free(d->parent_hint);
-        *d = (struct vmdk_desc) { 0 };
+        *d = (struct vmdk_desc){ 0 };
 }
 
 static void vmdk_desc_releasep(struct vmdk_desc *d)
@@ -251,7 +262,8 @@ static void copy_value(char *dst, size_t size, const char *v)
 
 int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, struct err *err)
 {
-        _cleanup_(vmdk_desc_releasep) struct vmdk_desc d = { .cid = 0, .parent_cid = VMDK_NO_PARENT };
+        _cleanup_(vmdk_desc_releasep) struct vmdk_desc d = { .cid = 0,
+                                                             .parent_cid = VMDK_NO_PARENT };
         _cleanup_free_ char *buf = NULL;
         char *line, *save = NULL;
         unsigned lineno = 0;
@@ -276,7 +288,9 @@ int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, s
                         continue;
                 if (strncasecmp(line, "RW", 2) == 0 || strncasecmp(line, "RDONLY", 6) == 0 ||
                     strncasecmp(line, "NOACCESS", 8) == 0) {
-                        char c = line[strncasecmp(line, "RW", 2) == 0 ? 2 : strncasecmp(line, "RDONLY", 6) == 0 ? 6 : 8];
+                        char c = line[strncasecmp(line, "RW", 2) == 0       ? 2
+                                      : strncasecmp(line, "RDONLY", 6) == 0 ? 6
+                                                                            : 8];
                         if (c == ' ' || c == '\t') {
                                 struct vmdk_desc_extent *n;
                                 int r;
@@ -292,7 +306,8 @@ int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, s
                                 if (r < 0)
                                         return r;
                                 if (d.extents[d.n_extents].sectors > IMAGE_MAX_SIZE / 512 - total)
-                                        return err_set(err, -EFBIG, "extents add up to an absurd size");
+                                        return err_set(err, -EFBIG,
+                                                       "extents add up to an absurd size");
                                 total += d.extents[d.n_extents].sectors;
                                 d.n_extents++;
                                 continue;
@@ -300,7 +315,8 @@ int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, s
                 }
                 eq = strchr(line, '=');
                 if (!eq)
-                        return err_set(err, -EBADMSG, "descriptor line %u is not understood", lineno);
+                        return err_set(err, -EBADMSG, "descriptor line %u is not understood",
+                                       lineno);
                 *eq = 0;
                 key = trim(line);
                 value = unquote(trim(eq + 1));
@@ -308,12 +324,14 @@ int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, s
                 if (strcasecmp(key, "version") == 0) {
                         uint64_t v;
                         if (parse_u64(value, 10, &v) < 0 || v < 1 || v > 3)
-                                return err_set(err, -EOPNOTSUPP, "descriptor version '%s' is not supported", value);
+                                return err_set(err, -EOPNOTSUPP,
+                                               "descriptor version '%s' is not supported", value);
                         have_version = true;
                 } else if (strcasecmp(key, "CID") == 0 || strcasecmp(key, "parentCID") == 0) {
                         uint64_t v;
                         if (parse_u64(value, 16, &v) < 0 || v > UINT32_MAX)
-                                return err_set(err, -EBADMSG, "descriptor line %u: bad %s '%s'", lineno, key, value);
+                                return err_set(err, -EBADMSG, "descriptor line %u: bad %s '%s'",
+                                               lineno, key, value);
                         if (strcasecmp(key, "CID") == 0)
                                 d.cid = (uint32_t) v;
                         else
@@ -335,7 +353,7 @@ int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, s
         if (!have_version)
                 return err_set(err, -EBADMSG, "descriptor has no version line");
         *ret = d;
-        d = (struct vmdk_desc) { 0 };
+        d = (struct vmdk_desc){ 0 };
         return 0;
 }
 
@@ -353,27 +371,30 @@ static int sparse_load_gd(struct vmdk_extent *e, struct err *err)
                 uint8_t tail[1536];
 
                 if (!input_seekable(e->in) || file_size < 1536 + 512)
-                        return err_set(err, -EBADMSG, "'%s' has no footer (truncated stream?)", e->in->name);
+                        return err_set(err, -EBADMSG, "'%s' has no footer (truncated stream?)",
+                                       e->in->name);
                 r = input_pread_full(e->in, tail, sizeof(tail), file_size - sizeof(tail), err);
                 if (r < 0)
                         return r;
                 if (le32_load(tail + 8) != 0 || le32_load(tail + 12) != VMDK_MARKER_FOOTER ||
                     !bytes_are_zero(tail + 1024, 512))
-                        return err_set(err, -EBADMSG, "'%s' has no valid footer (truncated stream?)",
-                                       e->in->name);
+                        return err_set(err, -EBADMSG,
+                                       "'%s' has no valid footer (truncated stream?)", e->in->name);
                 r = vmdk_parse_header(tail + 512, 512, file_size, &h, err);
                 if (r < 0)
                         return err_prefix(err, r, "'%s' footer", e->in->name);
                 if (h.gd_offset == VMDK_GD_AT_END || h.grain_size != e->h.grain_size ||
                     h.num_gtes_per_gt != e->h.num_gtes_per_gt || h.capacity != e->h.capacity)
-                        return err_set(err, -EBADMSG, "'%s': footer disagrees with the header", e->in->name);
+                        return err_set(err, -EBADMSG, "'%s': footer disagrees with the header",
+                                       e->in->name);
         }
         e->gd_entries = div_round_up(e->h.capacity, e->h.grain_size * e->h.num_gtes_per_gt);
         bytes = e->gd_entries * 4;
         if (bytes > VMDK_MAX_GD_BYTES)
                 return err_set(err, -EFBIG, "'%s': grain directory too large", e->in->name);
         if (h.gd_offset > file_size / 512 || bytes > file_size - h.gd_offset * 512)
-                return err_set(err, -EBADMSG, "'%s': grain directory lies outside the file", e->in->name);
+                return err_set(err, -EBADMSG, "'%s': grain directory lies outside the file",
+                               e->in->name);
         e->gd = malloc(bytes ? bytes : 1);
         e->gt = malloc((size_t) e->h.num_gtes_per_gt * 4);
         if (!e->gd || !e->gt)
@@ -408,7 +429,8 @@ static int sparse_map(struct vmdk_extent *e, uint64_t off, uint64_t len, struct 
 
         if (e->gd[gt_index] == 0) {
                 uint64_t rest = e->gt_cover - off % e->gt_cover;
-                *ret = (struct image_map) { .kind = IMAGE_MAP_UNALLOC, .len = rest < len ? rest : len };
+                *ret = (struct image_map){ .kind = IMAGE_MAP_UNALLOC,
+                                           .len = rest < len ? rest : len };
                 return 0;
         }
         if (e->gt_cached != gt_index) {
@@ -416,8 +438,9 @@ static int sparse_map(struct vmdk_extent *e, uint64_t off, uint64_t len, struct 
                 size_t gt_bytes = (size_t) e->h.num_gtes_per_gt * 4;
 
                 if (gt_sector > file_sectors || gt_bytes > file_size - gt_sector * 512)
-                        return err_set(err, -EBADMSG, "'%s': grain table %llu lies outside the file",
-                                       e->in->name, (unsigned long long) gt_index);
+                        return err_set(err, -EBADMSG,
+                                       "'%s': grain table %llu lies outside the file", e->in->name,
+                                       (unsigned long long) gt_index);
                 e->gt_cached = UINT64_MAX;
                 r = input_pread_full(e->in, e->gt, gt_bytes, gt_sector * 512, err);
                 if (r < 0)
@@ -435,13 +458,15 @@ static int sparse_map(struct vmdk_extent *e, uint64_t off, uint64_t len, struct 
                         g++;
                         done += e->grain_bytes;
                 }
-                *ret = (struct image_map) { .kind = same ? IMAGE_MAP_ZERO : IMAGE_MAP_UNALLOC,
-                                            .len = done < len ? done : len };
+                *ret = (struct image_map){ .kind = same ? IMAGE_MAP_ZERO : IMAGE_MAP_UNALLOC,
+                                           .len = done < len ? done : len };
                 return 0;
         }
         if (gte > file_sectors)
-                return err_set(err, -EBADMSG, "'%s': grain table entry for sector %llu points past the end of the file",
-                               e->in->name, (unsigned long long) (off / 512));
+                return err_set(
+                        err, -EBADMSG,
+                        "'%s': grain table entry for sector %llu points past the end of the file",
+                        e->in->name, (unsigned long long) (off / 512));
 
         if (e->h.flags & VMDK_FLAG_COMPRESSED) {
                 uint8_t marker[12];
@@ -454,13 +479,16 @@ static int sparse_map(struct vmdk_extent *e, uint64_t off, uint64_t len, struct 
                 lba = le64_load(marker);
                 clen = le32_load(marker + 8);
                 if (lba != grain * e->h.grain_size)
-                        return err_set(err, -EBADMSG, "'%s': grain at sector %llu is marked for sector %llu",
+                        return err_set(err, -EBADMSG,
+                                       "'%s': grain at sector %llu is marked for sector %llu",
                                        e->in->name, (unsigned long long) (grain * e->h.grain_size),
                                        (unsigned long long) lba);
-                if (clen == 0 || clen > 2 * e->grain_bytes + 1024 || clen > file_size - gte * 512 - 12)
-                        return err_set(err, -EBADMSG, "'%s': bad compressed grain size %u at sector %llu",
+                if (clen == 0 || clen > 2 * e->grain_bytes + 1024 ||
+                    clen > file_size - gte * 512 - 12)
+                        return err_set(err, -EBADMSG,
+                                       "'%s': bad compressed grain size %u at sector %llu",
                                        e->in->name, clen, (unsigned long long) gte);
-                *ret = (struct image_map) {
+                *ret = (struct image_map){
                         .kind = IMAGE_MAP_DEFLATE,
                         .len = done < len ? done : len,
                         .in = e->in,
@@ -474,7 +502,8 @@ static int sparse_map(struct vmdk_extent *e, uint64_t off, uint64_t len, struct 
         }
 
         if (e->grain_bytes > file_size - gte * 512)
-                return err_set(err, -EBADMSG, "'%s': grain at sector %llu runs past the end of the file",
+                return err_set(err, -EBADMSG,
+                               "'%s': grain at sector %llu runs past the end of the file",
                                e->in->name, (unsigned long long) gte);
         /* Grains written in order sit back to back: answer for the whole run at once. */
         uint64_t next = gte + e->h.grain_size;
@@ -484,7 +513,7 @@ static int sparse_map(struct vmdk_extent *e, uint64_t off, uint64_t len, struct 
                 done += e->grain_bytes;
                 next += e->h.grain_size;
         }
-        *ret = (struct image_map) {
+        *ret = (struct image_map){
                 .kind = IMAGE_MAP_DATA,
                 .len = done < len ? done : len,
                 .in = e->in,
@@ -517,7 +546,7 @@ static int vmdk_map(struct image *img, uint64_t off, uint64_t len, struct image_
 
         switch (e->type) {
         case VMDK_EXTENT_ZERO:
-                *ret = (struct image_map) { .kind = IMAGE_MAP_ZERO, .len = len };
+                *ret = (struct image_map){ .kind = IMAGE_MAP_ZERO, .len = len };
                 return 0;
         case VMDK_EXTENT_FLAT: {
                 uint64_t host = e->flat_offset + rel, data;
@@ -526,11 +555,13 @@ static int vmdk_map(struct image *img, uint64_t off, uint64_t len, struct image_
                         return err_set(err, -EBADMSG, "'%s' is shorter than its extent line says",
                                        e->in->name);
                 if (input_next_data(e->in, host, &data) == 0 && data > host) {
-                        *ret = (struct image_map) { .kind = IMAGE_MAP_ZERO,
-                                                    .len = data - host < len ? data - host : len };
+                        *ret = (struct image_map){ .kind = IMAGE_MAP_ZERO,
+                                                   .len = data - host < len ? data - host : len };
                         return 0;
                 }
-                *ret = (struct image_map) { .kind = IMAGE_MAP_DATA, .len = len, .in = e->in, .host_off = host };
+                *ret = (struct image_map){
+                        .kind = IMAGE_MAP_DATA, .len = len, .in = e->in, .host_off = host
+                };
                 return 0;
         }
         case VMDK_EXTENT_SPARSE: {
@@ -549,13 +580,14 @@ static int vmdk_check_backing(struct image *img, struct image *backing, struct e
         struct vmdk *v = (struct vmdk *) img, *p;
 
         if (backing->format != IMAGE_FORMAT_VMDK)
-                return err_set(err, -EMEDIUMTYPE, "parent '%s' of '%s' is not a VMDK", backing->in->name,
-                               img->in->name);
+                return err_set(err, -EMEDIUMTYPE, "parent '%s' of '%s' is not a VMDK",
+                               backing->in->name, img->in->name);
         p = (struct vmdk *) backing;
         if (v->desc.parent_cid != p->desc.cid)
-                return err_set(err, -EBADMSG,
-                               "parent '%s' has CID %08x but '%s' was made on CID %08x: the parent changed after the snapshot",
-                               backing->in->name, p->desc.cid, img->in->name, v->desc.parent_cid);
+                return err_set(
+                        err, -EBADMSG,
+                        "parent '%s' has CID %08x but '%s' was made on CID %08x: the parent changed after the snapshot",
+                        backing->in->name, p->desc.cid, img->in->name, v->desc.parent_cid);
         return 0;
 }
 
@@ -588,7 +620,10 @@ static int sparse_init(struct vmdk_extent *e, struct err *err)
         if (r < 0)
                 return r;
         if (memcmp(buf, "COWD", 4) == 0)
-                return err_set(err, -EOPNOTSUPP, "'%s' is an ESXi vmfsSparse (COWD) extent, which is not supported; export the disk with ovftool or vmkfstools first", e->in->name);
+                return err_set(
+                        err, -EOPNOTSUPP,
+                        "'%s' is an ESXi vmfsSparse (COWD) extent, which is not supported; export the disk with ovftool or vmkfstools first",
+                        e->in->name);
         r = vmdk_parse_header(buf, sizeof(buf), e->in->size, &e->h, err);
         if (r < 0)
                 return err_prefix(err, r, "'%s'", e->in->name);
@@ -638,15 +673,19 @@ static int vmdk_open_descriptor(struct vmdk *v, struct err *err)
                         if (r < 0)
                                 return r;
                         if (x->h.capacity < d->sectors)
-                                return err_set(err, -EBADMSG, "'%s' holds %llu sectors but the descriptor says %llu",
-                                               x->in->name, (unsigned long long) x->h.capacity,
-                                               (unsigned long long) d->sectors);
+                                return err_set(
+                                        err, -EBADMSG,
+                                        "'%s' holds %llu sectors but the descriptor says %llu",
+                                        x->in->name, (unsigned long long) x->h.capacity,
+                                        (unsigned long long) d->sectors);
                 } else if (d->type == VMDK_EXTENT_FLAT) {
                         struct vmdk_extent *x = &v->extents[v->n_extents - 1];
                         if (x->flat_offset > x->in->size || x->len > x->in->size - x->flat_offset)
-                                return err_set(err, -EBADMSG, "'%s' is %llu bytes, shorter than its extent of %llu bytes",
-                                               x->in->name, (unsigned long long) x->in->size,
-                                               (unsigned long long) x->len);
+                                return err_set(
+                                        err, -EBADMSG,
+                                        "'%s' is %llu bytes, shorter than its extent of %llu bytes",
+                                        x->in->name, (unsigned long long) x->in->size,
+                                        (unsigned long long) x->len);
                 }
                 (void) image_add_extent(img, d->file ? d->file : "", extent_type_names[d->type],
                                         e.len, e.flat_offset);
@@ -658,8 +697,9 @@ static int vmdk_open_descriptor(struct vmdk *v, struct err *err)
         return 0;
 }
 
-static const char *const device_types[] = { "fullDevice", "partitionedDevice", "vmfsRDM",
-                                            "vmfsRaw", "vmfsRDMP", "vmfsPassthroughRawDeviceMap" };
+static const char *const device_types[] = { "fullDevice", "partitionedDevice",
+                                            "vmfsRDM",    "vmfsRaw",
+                                            "vmfsRDMP",   "vmfsPassthroughRawDeviceMap" };
 
 int vmdk_open(struct input *in, struct image **ret, struct err *err)
 {
@@ -684,7 +724,10 @@ int vmdk_open(struct input *in, struct image **ret, struct err *err)
         if (n < 0)
                 return err_set(err, (int) n, "cannot read '%s'", img->in->name);
         if (n >= 4 && memcmp(head, "COWD", 4) == 0)
-                return err_set(err, -EOPNOTSUPP, "'%s' is an ESXi vmfsSparse (COWD) extent, which is not supported; export the disk with ovftool or vmkfstools first", img->in->name);
+                return err_set(
+                        err, -EOPNOTSUPP,
+                        "'%s' is an ESXi vmfsSparse (COWD) extent, which is not supported; export the disk with ovftool or vmkfstools first",
+                        img->in->name);
 
         if (n >= 4 && le32_load(head) == VMDK_MAGIC) {
                 /* A sparse extent that describes itself: monolithicSparse or streamOptimized. */
@@ -697,12 +740,14 @@ int vmdk_open(struct input *in, struct image **ret, struct err *err)
                         _cleanup_free_ char *text = malloc(e.h.desc_size * 512);
                         if (!text)
                                 return -ENOMEM;
-                        r = input_pread_full(img->in, text, e.h.desc_size * 512, e.h.desc_offset * 512, err);
+                        r = input_pread_full(img->in, text, e.h.desc_size * 512,
+                                             e.h.desc_offset * 512, err);
                         if (r < 0)
                                 return r;
                         r = vmdk_parse_descriptor(text, e.h.desc_size * 512, &v->desc, err);
                         if (r < 0)
-                                return err_prefix(err, r, "'%s': embedded descriptor", img->in->name);
+                                return err_prefix(err, r, "'%s': embedded descriptor",
+                                                  img->in->name);
                 }
                 e.len = e.h.capacity * 512;
                 r = vmdk_add_extent(v, &e);
@@ -711,18 +756,23 @@ int vmdk_open(struct input *in, struct image **ret, struct err *err)
                 img->size = e.len;
                 if (!v->desc.create_type[0])
                         copy_value(v->desc.create_type, sizeof(v->desc.create_type),
-                                   (e.h.flags & VMDK_FLAG_COMPRESSED) ? "streamOptimized" : "monolithicSparse");
+                                   (e.h.flags & VMDK_FLAG_COMPRESSED) ? "streamOptimized"
+                                                                      : "monolithicSparse");
                 (void) image_add_extent(img, img->in->name, "SPARSE", e.len, 0);
-                (void) image_add_prop(img, "grain_size", "%llu", (unsigned long long) e.grain_bytes);
+                (void) image_add_prop(img, "grain_size", "%llu",
+                                      (unsigned long long) e.grain_bytes);
                 (void) image_add_prop(img, "version", "%u", e.h.version);
                 if (e.h.flags & VMDK_FLAG_COMPRESSED)
                         (void) image_add_prop(img, "compressed", "true");
-                img->streamable = (e.h.flags & VMDK_FLAG_MARKERS) && (e.h.flags & VMDK_FLAG_COMPRESSED);
+                img->streamable =
+                        (e.h.flags & VMDK_FLAG_MARKERS) && (e.h.flags & VMDK_FLAG_COMPRESSED);
         } else {
                 _cleanup_free_ char *text = NULL;
 
                 if (img->in->size > VMDK_MAX_DESC)
-                        return err_set(err, -EBADMSG, "'%s' is too large for a VMDK descriptor file", img->in->name);
+                        return err_set(err, -EBADMSG,
+                                       "'%s' is too large for a VMDK descriptor file",
+                                       img->in->name);
                 text = malloc(img->in->size + 1);
                 if (!text)
                         return -ENOMEM;
@@ -734,8 +784,10 @@ int vmdk_open(struct input *in, struct image **ret, struct err *err)
                         return err_prefix(err, r, "'%s'", img->in->name);
                 for (size_t i = 0; i < ELEMENTSOF(device_types); i++)
                         if (strcasecmp(v->desc.create_type, device_types[i]) == 0)
-                                return err_set(err, -EOPNOTSUPP, "'%s' maps a raw device (%s); copy the device itself",
-                                               img->in->name, v->desc.create_type);
+                                return err_set(
+                                        err, -EOPNOTSUPP,
+                                        "'%s' maps a raw device (%s); copy the device itself",
+                                        img->in->name, v->desc.create_type);
                 img->allocated = img->in->alloc;
                 r = vmdk_open_descriptor(v, err);
                 if (r < 0)

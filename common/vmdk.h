@@ -9,15 +9,15 @@
 
 #include "image.h"
 
-#define VMDK_MAGIC         0x564d444bu /* "KDMV" on disk */
-#define VMDK_HEADER_SIZE   512
-#define VMDK_GD_AT_END     UINT64_MAX
-#define VMDK_MAX_GRAIN     2048u       /* sectors: 1 MiB grains are the most we buffer */
-#define VMDK_MAX_GTES      512u        /* entries per grain table, as qemu */
-#define VMDK_MAX_DESC      (1u << 20)  /* bytes of descriptor text we read */
-#define VMDK_MAX_EXTENTS   1024u
-#define VMDK_MAX_GD_BYTES  (128u << 20) /* 32 Mi directory entries, as qemu */
-#define VMDK_NO_PARENT     0xffffffffu
+#define VMDK_MAGIC        0x564d444bu /* "KDMV" on disk */
+#define VMDK_HEADER_SIZE  512
+#define VMDK_GD_AT_END    UINT64_MAX
+#define VMDK_MAX_GRAIN    2048u      /* sectors: 1 MiB grains are the most we buffer */
+#define VMDK_MAX_GTES     512u       /* entries per grain table, as qemu */
+#define VMDK_MAX_DESC     (1u << 20) /* bytes of descriptor text we read */
+#define VMDK_MAX_EXTENTS  1024u
+#define VMDK_MAX_GD_BYTES (128u << 20) /* 32 Mi directory entries, as qemu */
+#define VMDK_NO_PARENT    0xffffffffu
 
 #define VMDK_FLAG_NL_TEST    (1u << 0)
 #define VMDK_FLAG_RGD        (1u << 1)
@@ -35,10 +35,10 @@ enum vmdk_marker_type {
 struct vmdk_header {
         uint32_t version;
         uint32_t flags;
-        uint64_t capacity;      /* sectors */
-        uint64_t grain_size;    /* sectors */
-        uint64_t desc_offset;   /* sectors */
-        uint64_t desc_size;     /* sectors */
+        uint64_t capacity;    /* sectors */
+        uint64_t grain_size;  /* sectors */
+        uint64_t desc_offset; /* sectors */
+        uint64_t desc_size;   /* sectors */
         uint32_t num_gtes_per_gt;
         uint64_t rgd_offset;
         uint64_t gd_offset;
@@ -74,8 +74,8 @@ struct vmdk_desc {
 bool vmdk_probe(const uint8_t *buf, size_t len);
 
 /* Parses the 512-byte sparse extent header of a file of file_size bytes. */
-int vmdk_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
-                      struct vmdk_header *ret, struct err *err);
+int vmdk_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, struct vmdk_header *ret,
+                      struct err *err);
 
 /* Parses descriptor text (not NUL-terminated; stops at the first NUL). */
 int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, struct err *err);

@@ -55,8 +55,10 @@ static int read_front_tables(struct vmdk_stream *s, struct err *err)
 
         if (s->h.gd_offset * 512 < s->in->pos || s->h.gd_offset * 512 > end ||
             gd_bytes > end - s->h.gd_offset * 512)
-                return err_set(err, -EBADMSG, "'%s': grain directory is not between the header and the first grain",
-                               s->in->name);
+                return err_set(
+                        err, -EBADMSG,
+                        "'%s': grain directory is not between the header and the first grain",
+                        s->in->name);
         if (gd_bytes > VMDK_MAX_GD_BYTES)
                 return err_set(err, -EFBIG, "'%s': grain directory too large", s->in->name);
         gd = malloc(gd_bytes ? gd_bytes : 1);
@@ -75,8 +77,10 @@ static int read_front_tables(struct vmdk_stream *s, struct err *err)
                 if (gd[i] == 0)
                         continue;
                 if (at < s->in->pos || at > end || gt_bytes > end - at)
-                        return err_set(err, -EBADMSG, "'%s': grain table at sector %u is not before the first grain",
-                                       s->in->name, gd[i]);
+                        return err_set(
+                                err, -EBADMSG,
+                                "'%s': grain table at sector %u is not before the first grain",
+                                s->in->name, gd[i]);
                 r = input_skip(s->in, at - s->in->pos, err);
                 if (r >= 0)
                         r = input_read_full(s->in, s->buf, gt_bytes, err);
@@ -149,9 +153,11 @@ static int finish(struct vmdk_stream *s, struct err *err)
 {
         s->done = true;
         if (s->grains_seen != s->grains_listed)
-                return err_set(err, -EBADMSG, "'%s' is truncated or corrupt: its grain tables list %llu grains, the stream holds %llu",
-                               s->in->name, (unsigned long long) s->grains_listed,
-                               (unsigned long long) s->grains_seen);
+                return err_set(
+                        err, -EBADMSG,
+                        "'%s' is truncated or corrupt: its grain tables list %llu grains, the stream holds %llu",
+                        s->in->name, (unsigned long long) s->grains_listed,
+                        (unsigned long long) s->grains_seen);
         return 0;
 }
 
@@ -170,8 +176,8 @@ static int read_metadata(struct vmdk_stream *s, uint64_t sectors, uint32_t type,
         case VMDK_MARKER_GT:
                 if (sectors * 512 != (uint64_t) s->h.num_gtes_per_gt * 4 &&
                     sectors != div_round_up((uint64_t) s->h.num_gtes_per_gt * 4, 512))
-                        return err_set(err, -EBADMSG, "'%s': grain table marker of %llu sectors", s->in->name,
-                                       (unsigned long long) sectors);
+                        return err_set(err, -EBADMSG, "'%s': grain table marker of %llu sectors",
+                                       s->in->name, (unsigned long long) sectors);
                 r = input_read_full(s->in, s->buf, sectors * 512, err);
                 if (r < 0)
                         return r;
@@ -179,8 +185,9 @@ static int read_metadata(struct vmdk_stream *s, uint64_t sectors, uint32_t type,
                 return 0;
         case VMDK_MARKER_GD:
                 if (sectors > div_round_up(s->gd_entries * 4, 512) + 1)
-                        return err_set(err, -EBADMSG, "'%s': grain directory marker of %llu sectors",
-                                       s->in->name, (unsigned long long) sectors);
+                        return err_set(err, -EBADMSG,
+                                       "'%s': grain directory marker of %llu sectors", s->in->name,
+                                       (unsigned long long) sectors);
                 return input_skip(s->in, sectors * 512, err);
         case VMDK_MARKER_FOOTER: {
                 uint8_t footer[VMDK_HEADER_SIZE];
@@ -193,14 +200,16 @@ static int read_metadata(struct vmdk_stream *s, uint64_t sectors, uint32_t type,
                 if (r < 0)
                         return err_prefix(err, r, "'%s' footer", s->in->name);
                 if (f.capacity != s->h.capacity || f.grain_size != s->h.grain_size)
-                        return err_set(err, -EBADMSG, "'%s': footer disagrees with the header", s->in->name);
+                        return err_set(err, -EBADMSG, "'%s': footer disagrees with the header",
+                                       s->in->name);
                 s->footer_seen = true;
                 return 0;
         }
         default:
                 /* Progress markers and future types: skip what they announce. */
                 if (sectors > s->h.capacity)
-                        return err_set(err, -EBADMSG, "'%s': marker of type %u is too large", s->in->name, type);
+                        return err_set(err, -EBADMSG, "'%s': marker of type %u is too large",
+                                       s->in->name, type);
                 return input_skip(s->in, sectors * 512, err);
         }
 }
@@ -222,14 +231,16 @@ int vmdk_stream_next(struct vmdk_stream *s, struct vmdk_grain *ret, struct err *
                 if (n == 0) {
                         /* The end of a qemu-style stream; VMware's must end with EOS. */
                         if (s->h.gd_offset == VMDK_GD_AT_END)
-                                return err_set(err, -EBADMSG, "'%s' is truncated: the stream ends without its footer and end-of-stream marker",
-                                               s->in->name);
+                                return err_set(
+                                        err, -EBADMSG,
+                                        "'%s' is truncated: the stream ends without its footer and end-of-stream marker",
+                                        s->in->name);
                         r = finish(s, err);
                         return r < 0 ? r : 0;
                 }
                 if (n < 12)
-                        return err_set(err, -EBADMSG, "'%s' is truncated at offset %llu", s->in->name,
-                                       (unsigned long long) (at + (uint64_t) n));
+                        return err_set(err, -EBADMSG, "'%s' is truncated at offset %llu",
+                                       s->in->name, (unsigned long long) (at + (uint64_t) n));
                 lba = le64_load(s->buf);
                 clen = le32_load(s->buf + 8);
                 if (clen == 0) {
@@ -245,11 +256,14 @@ int vmdk_stream_next(struct vmdk_stream *s, struct vmdk_grain *ret, struct err *
                 if (s->footer_seen)
                         return err_set(err, -EBADMSG, "'%s': grain after the footer", s->in->name);
                 if (clen > max_clen(s))
-                        return err_set(err, -EBADMSG, "'%s': grain at offset %llu claims %u compressed bytes",
+                        return err_set(err, -EBADMSG,
+                                       "'%s': grain at offset %llu claims %u compressed bytes",
                                        s->in->name, (unsigned long long) at, clen);
                 if (lba >= s->h.capacity || lba % s->h.grain_size)
-                        return err_set(err, -EBADMSG, "'%s': grain at offset %llu has bad sector number %llu",
-                                       s->in->name, (unsigned long long) at, (unsigned long long) lba);
+                        return err_set(err, -EBADMSG,
+                                       "'%s': grain at offset %llu has bad sector number %llu",
+                                       s->in->name, (unsigned long long) at,
+                                       (unsigned long long) lba);
                 size_t total = ((size_t) clen + 12 + 511) & ~(size_t) 511;
                 r = input_read_full(s->in, s->buf + 12, total - 12, err);
                 if (r < 0) {
@@ -262,7 +276,7 @@ int vmdk_stream_next(struct vmdk_stream *s, struct vmdk_grain *ret, struct err *
                 s->grains_seen++;
                 s->last_lba = lba;
                 s->any_grain = true;
-                *ret = (struct vmdk_grain) { .lba = lba, .clen = clen, .data = s->buf + 12 };
+                *ret = (struct vmdk_grain){ .lba = lba, .clen = clen, .data = s->buf + 12 };
                 return 1;
         }
 }

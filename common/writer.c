@@ -31,11 +31,13 @@ int writer_pwrite(struct writer *w, const void *buf, size_t len, uint64_t off, s
         size_t done = 0;
 
         while (done < len) {
-                ssize_t n = pwrite(w->fd, (const uint8_t *) buf + done, len - done, (off_t) (off + done));
+                ssize_t n = pwrite(w->fd, (const uint8_t *) buf + done, len - done,
+                                   (off_t) (off + done));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return err_set(err, -errno, "cannot write '%s': %s", w->path, strerror(errno));
+                        return err_set(err, -errno, "cannot write '%s': %s", w->path,
+                                       strerror(errno));
                 }
                 done += (size_t) n;
         }
@@ -51,7 +53,8 @@ int writer_pread(struct writer *w, void *buf, size_t len, uint64_t off, struct e
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return err_set(err, -errno, "cannot read back '%s': %s", w->path, strerror(errno));
+                        return err_set(err, -errno, "cannot read back '%s': %s", w->path,
+                                       strerror(errno));
                 }
                 if (n == 0) { /* a hole at the end reads as zeros */
                         memset((uint8_t *) buf + done, 0, len - done);
@@ -73,8 +76,8 @@ int writer_init_file(struct writer *w, const char *path, uint64_t size, struct e
         if (!dir_copy || !base_copy)
                 return -ENOMEM;
         if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-                return err_set(err, -EEXIST, "'%s' exists and is not a regular file; choose a file name",
-                               path);
+                return err_set(err, -EEXIST,
+                               "'%s' exists and is not a regular file; choose a file name", path);
         w->path = strdup(path);
         if (!w->path || asprintf(&w->tmp_path, "%s/.%s.kvmforge-XXXXXX", dirname(dir_copy),
                                  basename(base_copy)) < 0) {
@@ -93,7 +96,8 @@ int writer_init_file(struct writer *w, const char *path, uint64_t size, struct e
         return 0;
 }
 
-static int raw_write(struct writer *w, uint64_t off, const uint8_t *data, size_t len, struct err *err)
+static int raw_write(struct writer *w, uint64_t off, const uint8_t *data, size_t len,
+                     struct err *err)
 {
         return writer_pwrite(w, data, len, off, err);
 }
@@ -127,7 +131,8 @@ int writer_open(const char *path, uint64_t size, const struct writer_options *o,
         switch (o->format) {
         case WRITER_FORMAT_RAW:
                 if (o->compress || o->prealloc_metadata)
-                        return err_set(err, -EINVAL, "compression and preallocation apply to qcow2 output only");
+                        return err_set(err, -EINVAL,
+                                       "compression and preallocation apply to qcow2 output only");
                 return raw_writer_open(path, size, ret, err);
         case WRITER_FORMAT_QCOW2:
                 return qcow2_writer_open(path, size, o, ret, err);

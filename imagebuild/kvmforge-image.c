@@ -111,19 +111,24 @@ static int parse_convert(int argc, char **argv)
                 case 'O':
                         arg_out_format = writer_format_from_string(optarg);
                         if (arg_out_format < 0)
-                                return usage_error("convert", "unknown output format '%s' (use qcow2 or raw)", optarg);
+                                return usage_error("convert",
+                                                   "unknown output format '%s' (use qcow2 or raw)",
+                                                   optarg);
                         break;
                 case 'f':
                         arg_in_format = image_format_from_string(optarg);
                         if (arg_in_format < 0)
-                                return usage_error("convert", "unknown format '%s' (use raw, qcow2 or vmdk)", optarg);
+                                return usage_error("convert",
+                                                   "unknown format '%s' (use raw, qcow2 or vmdk)",
+                                                   optarg);
                         break;
                 case 'c':
                         arg_compress = true;
                         break;
                 case 't':
                         if (parse_threads(optarg) < 0)
-                                return usage_error("convert", "bad thread count '%s' (1..16)", optarg);
+                                return usage_error("convert", "bad thread count '%s' (1..16)",
+                                                   optarg);
                         break;
                 case 'p':
                         arg_progress = true;
@@ -134,7 +139,9 @@ static int parse_convert(int argc, char **argv)
                         else if (strcmp(optarg, "off") == 0)
                                 arg_prealloc = false;
                         else
-                                return usage_error("convert", "unknown preallocation '%s' (use off or metadata)", optarg);
+                                return usage_error(
+                                        "convert",
+                                        "unknown preallocation '%s' (use off or metadata)", optarg);
                         break;
                 case 'h':
                         help_convert();
@@ -145,9 +152,11 @@ static int parse_convert(int argc, char **argv)
         if (argc - optind != 2)
                 return usage_error("convert", "%s", "convert needs SRC and DST");
         if (arg_out_format == WRITER_FORMAT_RAW && (arg_compress || arg_prealloc))
-                return usage_error("convert", "%s", "-c and --preallocation apply to qcow2 output only");
+                return usage_error("convert", "%s",
+                                   "-c and --preallocation apply to qcow2 output only");
         if (arg_compress && arg_prealloc)
-                return usage_error("convert", "%s", "-c and --preallocation=metadata exclude each other");
+                return usage_error("convert", "%s",
+                                   "-c and --preallocation=metadata exclude each other");
         return 1;
 }
 
@@ -181,7 +190,8 @@ static void draw_progress(void *userdata, uint64_t done, uint64_t total)
         fprintf(stderr, "\r%3u%% [%s] %s / %s", (unsigned) (frac * 100), bar,
                 units_format_bytes(done, a, sizeof(a)), units_format_bytes(total, b, sizeof(b)));
         if (secs > 0.5)
-                fprintf(stderr, " %s/s", units_format_bytes((uint64_t) ((double) done / secs), a, sizeof(a)));
+                fprintf(stderr, " %s/s",
+                        units_format_bytes((uint64_t) ((double) done / secs), a, sizeof(a)));
         fprintf(stderr, "\033[K");
         fflush(stderr);
 }
@@ -198,7 +208,8 @@ static int run_convert(const char *src_path, const char *dst)
         struct err err = { { 0 } };
         struct progress pr = { 0 };
         struct convert_options o = {
-                .out = { .format = arg_out_format, .compress = arg_compress,
+                .out = { .format = arg_out_format,
+                         .compress = arg_compress,
                          .prealloc_metadata = arg_prealloc },
                 .threads = arg_threads,
                 .cancel = &cancel_requested,
@@ -210,7 +221,9 @@ static int run_convert(const char *src_path, const char *dst)
         if (r < 0)
                 return log_error_errno(r, "cannot convert '%s': %s", src_path, err.msg);
         if (stat(dst, &st) == 0 && image_uses_file(img, (uint64_t) st.st_dev, (uint64_t) st.st_ino))
-                return log_error_errno(EINVAL, "'%s' is read by the conversion itself; choose another destination", dst);
+                return log_error_errno(
+                        EINVAL, "'%s' is read by the conversion itself; choose another destination",
+                        dst);
 
         if (arg_progress && isatty(STDERR_FILENO)) {
                 clock_gettime(CLOCK_MONOTONIC, &pr.start);
@@ -225,7 +238,8 @@ static int run_convert(const char *src_path, const char *dst)
         if (pr.drawn)
                 fputc('\n', stderr);
         if (r == -ECANCELED && cancel_requested)
-                return log_error_errno(r, "converting '%s' was interrupted; '%s' was not written", src_path, dst);
+                return log_error_errno(r, "converting '%s' was interrupted; '%s' was not written",
+                                       src_path, dst);
         if (r < 0)
                 return log_error_errno(r, "cannot convert '%s' to '%s': %s", src_path, dst,
                                        err.msg[0] ? err.msg : strerror(-r));
@@ -251,7 +265,9 @@ static int parse_info(int argc, char **argv)
                 case 'f':
                         arg_in_format = image_format_from_string(optarg);
                         if (arg_in_format < 0)
-                                return usage_error("info", "unknown format '%s' (use raw, qcow2 or vmdk)", optarg);
+                                return usage_error("info",
+                                                   "unknown format '%s' (use raw, qcow2 or vmdk)",
+                                                   optarg);
                         break;
                 case 'h':
                         help_info();
@@ -313,22 +329,26 @@ static void info_text(const struct image *img, unsigned depth)
                img->subformat[0] ? " (" : "", img->subformat, img->subformat[0] ? ")" : "");
         printf("%*svirtual size: %s (%llu bytes)\n", depth * 2, "",
                units_format_bytes(img->size, a, sizeof(a)), (unsigned long long) img->size);
-        printf("%*sallocated size: %s\n", depth * 2, "", units_format_bytes(img->allocated, b, sizeof(b)));
+        printf("%*sallocated size: %s\n", depth * 2, "",
+               units_format_bytes(img->allocated, b, sizeof(b)));
         if ((v = prop(img, "adapter_type")))
                 printf("%*sadapter type: %s\n", depth * 2, "", v);
         if ((v = prop(img, "hw_version")))
                 printf("%*shardware version: %s\n", depth * 2, "", v);
         for (unsigned i = 0; i < img->n_props; i++) {
-                if (!strcmp(img->props[i].key, "adapter_type") || !strcmp(img->props[i].key, "hw_version"))
+                if (!strcmp(img->props[i].key, "adapter_type") ||
+                    !strcmp(img->props[i].key, "hw_version"))
                         continue;
                 printf("%*s%s: %s\n", depth * 2, "", img->props[i].key, img->props[i].value);
         }
-        if (img->n_extents > 1 || (img->n_extents == 1 && strcmp(img->extents[0].type, "qcow2") != 0 &&
-                                   strcmp(img->extents[0].file, img->in->name) != 0)) {
+        if (img->n_extents > 1 ||
+            (img->n_extents == 1 && strcmp(img->extents[0].type, "qcow2") != 0 &&
+             strcmp(img->extents[0].file, img->in->name) != 0)) {
                 printf("%*sextents:\n", depth * 2, "");
                 for (unsigned i = 0; i < img->n_extents; i++)
-                        printf("%*s  %u: %-6s %s (%s)\n", depth * 2, "", i + 1, img->extents[i].type,
-                               img->extents[i].file, units_format_bytes(img->extents[i].size, a, sizeof(a)));
+                        printf("%*s  %u: %-6s %s (%s)\n", depth * 2, "", i + 1,
+                               img->extents[i].type, img->extents[i].file,
+                               units_format_bytes(img->extents[i].size, a, sizeof(a)));
         }
         if (img->backing) {
                 printf("%*sbacking file: %s\n", depth * 2, "", img->backing_name);
@@ -379,7 +399,8 @@ int main(int argc, char **argv)
                 r = parse_convert(argc, argv);
                 if (r <= 0)
                         return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
-                return run_convert(argv[optind], argv[optind + 1]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                return run_convert(argv[optind], argv[optind + 1]) < 0 ? EXIT_FAILURE
+                                                                       : EXIT_SUCCESS;
         }
         if (!strcmp(cmd, "info")) {
                 r = parse_info(argc, argv);

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 size_t used, got;
                 if (vmdk_stream_next(s, &g, &err) <= 0)
                         break;
-                (void) libdeflate_zlib_decompress_ex(d, g.data, g.clen, grain, grain_bytes, &used, &got);
+                (void) libdeflate_zlib_decompress_ex(d, g.data, g.clen, grain, grain_bytes, &used,
+                                                     &got);
         }
 out:
         libdeflate_free_decompressor(d);
