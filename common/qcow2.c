@@ -107,6 +107,8 @@ int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, struc
         if (h.cluster_bits < QCOW2_MIN_CLUSTER_BITS || h.cluster_bits > QCOW2_MAX_CLUSTER_BITS)
                 return err_set(err, -EBADMSG, "bad cluster size 2^%u", h.cluster_bits);
         cs = UINT64_C(1) << h.cluster_bits;
+        if (h.refcount_order > 6)
+                return err_set(err, -EBADMSG, "bad refcount width 2^%u bits", h.refcount_order);
         if (h.size > IMAGE_MAX_SIZE)
                 return err_set(err, -EFBIG, "virtual size %llu is absurd (limit %llu)",
                                (unsigned long long) h.size, (unsigned long long) IMAGE_MAX_SIZE);
