@@ -163,7 +163,7 @@ static int finish(struct vmdk_stream *s, struct err *err)
 
 static int read_metadata(struct vmdk_stream *s, uint64_t sectors, uint32_t type, struct err *err)
 {
-        uint8_t rest[500];
+        uint8_t rest[496];
         int r;
 
         /* The marker fills its sector: 12 bytes read, type 4 more, 496 of padding. */
