@@ -104,7 +104,7 @@ static int l2_writeback(struct qcow2_writer *q, struct l2_slot *s, struct err *e
         return writer_pwrite(&q->w, q->scratch, q->cs, q->l1[s->l1_index], err);
 }
 
-static int l2_get(struct qcow2_writer *q, uint64_t l1_index, uint64_t **ret, struct err *err)
+static int l2_get(struct qcow2_writer *q, uint64_t l1_index, struct l2_slot **ret, struct err *err)
 {
         struct l2_slot *victim = &q->l2[0];
         int r;
@@ -112,7 +112,7 @@ static int l2_get(struct qcow2_writer *q, uint64_t l1_index, uint64_t **ret, str
         for (unsigned i = 0; i < L2_CACHE_SLOTS; i++) {
                 if (q->l2[i].l1_index == l1_index) {
                         q->l2[i].used = ++q->clock;
-                        *ret = q->l2[i].entries;
+                        *ret = &q->l2[i];
                         return 0;
                 }
                 if (q->l2[i].used < victim->used)
@@ -143,21 +143,25 @@ static int l2_get(struct qcow2_writer *q, uint64_t l1_index, uint64_t **ret, str
         }
         victim->l1_index = l1_index;
         victim->used = ++q->clock;
-        *ret = victim->entries;
+        *ret = victim;
         return 0;
 }
 
+/* The L2 entry for virtual off, which the caller is about to fill. */
 static int l2_entry(struct qcow2_writer *q, uint64_t off, uint64_t **ret, struct err *err)
 {
-        uint64_t vc = off / q->cs, *l2;
-        int r = l2_get(q, vc / q->l2_entries, &l2, err);
+        uint64_t vc = off / q->cs;
+        struct l2_slot *slot;
+        int r = l2_get(q, vc / q->l2_entries, &slot, err);
 
         if (r < 0)
                 return r;
-        if (l2[vc % q->l2_entries])
+        if (slot->entries[vc % q->l2_entries])
                 return err_set(err, -EEXIST, "'%s': virtual offset %llu written twice", q->w.path,
                                (unsigned long long) off);
-        *ret = &l2[vc % q->l2_entries];
+        /* Also a table read back after eviction changes now, so it must be written again. */
+        slot->dirty = true;
+        *ret = &slot->entries[vc % q->l2_entries];
         return 0;
 }
 
