@@ -499,14 +499,17 @@ static int produce_random(struct pipeline *p, struct err *err)
                                                        .len = (uint32_t) (end - off) };
                 } else {
                         /* Plain and inflated parts land in data; the writer walks clusters. */
+                        struct chunk whole = { .kind = CHUNK_PLAIN,
+                                               .off = off,
+                                               .len = (uint32_t) (end - off) };
                         unsigned n = 0;
                         for (unsigned i = 0; i < s->n_chunks; i++)
                                 if (s->chunks[i].kind == CHUNK_DEFLATE)
                                         s->chunks[n++] = s->chunks[i];
-                        s->chunks[n++] = (struct chunk){ .kind = CHUNK_PLAIN,
-                                                         .off = off,
-                                                         .len = (uint32_t) (end - off) };
                         s->n_chunks = n;
+                        r = slot_add_chunk(s, &whole); /* may grow the array */
+                        if (r < 0)
+                                return r;
                 }
                 slot_publish(p, s);
                 off = end;
@@ -614,9 +617,10 @@ int convert_image(struct image *src, const char *dst, const struct convert_optio
                 for (unsigned i = 0; i < src->n_props; i++)
                         if (strcmp(src->props[i].key, "grain_size") == 0)
                                 grain = (uint32_t) strtoul(src->props[i].value, NULL, 10);
-                stream = grain >= p.cs && grain % p.cs == 0 && grain <= UNIT_BYTES;
+                stream = grain >= p.cs && grain % p.cs == 0 &&
+                         grain <= (UNIT_BYTES > p.cs ? UNIT_BYTES : p.cs);
         }
-        p.data_cap = UNIT_BYTES;
+        p.data_cap = UNIT_BYTES > p.cs ? UNIT_BYTES : p.cs; /* whole output clusters */
         p.stats.virtual_size = src->size;
         p.stats.streamed = stream;
 

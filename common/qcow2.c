@@ -149,12 +149,14 @@ int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, struc
                 if (h.backing_file_size == 0 || h.backing_file_size > QCOW2_MAX_BACKING_NAME)
                         return err_set(err, -EBADMSG, "bad backing file name length %u",
                                        h.backing_file_size);
-                if (h.backing_file_offset > len ||
-                    h.backing_file_size > len - h.backing_file_offset)
+                if (h.backing_file_offset > len || h.backing_file_offset > cs ||
+                    h.backing_file_size > len - h.backing_file_offset ||
+                    h.backing_file_size > cs - h.backing_file_offset)
                         return err_set(err, -EBADMSG,
                                        "backing file name lies outside the first cluster");
         }
-        if (h.version == 3) {
+        {
+                /* qemu writes extensions (the backing format) for v2 images as well. */
                 uint64_t limit = h.backing_file_offset ? h.backing_file_offset : cs;
                 int r = qcow2_parse_extensions(buf, len, h.header_length, limit, &h, err);
                 if (r < 0)

@@ -76,6 +76,7 @@ static int alloc_cluster(struct qcow2_writer *q, uint64_t *ret, struct err *err)
                 if (r < 0)
                         return r;
                 q->rb_region = (h / q->cs) / q->rb_entries;
+                q->cbase = 0; /* its block is written: the old region takes no more references */
                 if (q->rb_region >= q->rt_entries)
                         return err_set(err, -EFBIG, "'%s': the image outgrew its refcount table",
                                        q->w.path);
@@ -430,7 +431,7 @@ int qcow2_writer_open(const char *path, uint64_t size, const struct writer_optio
         w->fd = -1;
         w->size = size; /* the layout below depends on it */
         q->cluster_bits = o->cluster_bits ? o->cluster_bits : 16;
-        if (q->cluster_bits < 16 || q->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
+        if (q->cluster_bits < 12 || q->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
                 return err_set(err, -EINVAL, "cluster size 2^%u is not supported for output",
                                q->cluster_bits);
         q->cs = UINT64_C(1) << q->cluster_bits;
@@ -467,6 +468,11 @@ int qcow2_writer_open(const char *path, uint64_t size, const struct writer_optio
                 q->l1_offset = q->cs;
                 q->rt_offset = q->l1_offset + l1c * q->cs;
                 q->next = q->rt_offset + q->rt_clusters * q->cs;
+                /* Header, L1 and refcount table are counted in the first refcount block. */
+                if (q->next / q->cs >= q->rb_entries)
+                        return err_set(err, -EFBIG,
+                                       "'%s': %llu bytes need larger clusters than 2^%u bytes",
+                                       path, (unsigned long long) size, q->cluster_bits);
                 for (uint64_t c = 0; c < q->next / q->cs; c++)
                         q->rb[c]++; /* header, L1, refcount table: region 0 */
                 q->rb_region = 0;

@@ -122,7 +122,12 @@ int vmdk_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, struct
         if (h.desc_offset &&
             (h.desc_size > file_sectors || h.desc_offset > file_sectors - h.desc_size))
                 return err_set(err, -EBADMSG, "descriptor lies outside the file");
-        if (h.desc_size * 512 > VMDK_MAX_DESC)
+        /* Limits that hold even when the file size is unknown (a stream): no later '* 512'
+         * can wrap. */
+        if (h.desc_offset > IMAGE_MAX_SIZE / 512 || h.overhead > IMAGE_MAX_SIZE / 512 ||
+            (h.gd_offset != VMDK_GD_AT_END && h.gd_offset > IMAGE_MAX_SIZE / 512))
+                return err_set(err, -EBADMSG, "metadata offsets beyond any possible file");
+        if (h.desc_size > VMDK_MAX_DESC / 512)
                 return err_set(err, -EBADMSG, "descriptor of %llu sectors is too large",
                                (unsigned long long) h.desc_size);
         if (h.gd_offset != VMDK_GD_AT_END && h.gd_offset >= file_sectors && file_size != UINT64_MAX)
@@ -265,7 +270,7 @@ int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, s
         _cleanup_(vmdk_desc_releasep) struct vmdk_desc d = { .cid = 0,
                                                              .parent_cid = VMDK_NO_PARENT };
         _cleanup_free_ char *buf = NULL;
-        char *line, *save = NULL;
+        char *line;
         unsigned lineno = 0;
         bool have_version = false;
         uint64_t total = 0;
@@ -276,12 +281,9 @@ int vmdk_parse_descriptor(const char *text, size_t len, struct vmdk_desc *ret, s
         if (!buf)
                 return -ENOMEM;
 
-        for (char *p = buf;; p = NULL) {
+        for (char *rest = buf; (line = strsep(&rest, "\n"));) {
                 char *eq, *key, *value;
 
-                line = strtok_r(p, "\n", &save);
-                if (!line)
-                        break;
                 lineno++;
                 line = trim(line);
                 if (!*line || *line == '#')
@@ -382,7 +384,8 @@ static int sparse_load_gd(struct vmdk_extent *e, struct err *err)
                                        "'%s' has no valid footer (truncated stream?)", e->in->name);
                 r = vmdk_parse_header(tail + 512, 512, file_size, &h, err);
                 if (r < 0)
-                        return err_prefix(err, r, "'%s' footer", e->in->name);
+                        return err_prefix(err, r == -EMEDIUMTYPE ? -EBADMSG : r, "'%s' footer",
+                                          e->in->name);
                 if (h.gd_offset == VMDK_GD_AT_END || h.grain_size != e->h.grain_size ||
                     h.num_gtes_per_gt != e->h.num_gtes_per_gt || h.capacity != e->h.capacity)
                         return err_set(err, -EBADMSG, "'%s': footer disagrees with the header",

@@ -174,8 +174,7 @@ static int read_metadata(struct vmdk_stream *s, uint64_t sectors, uint32_t type,
         case VMDK_MARKER_EOS:
                 return finish(s, err);
         case VMDK_MARKER_GT:
-                if (sectors * 512 != (uint64_t) s->h.num_gtes_per_gt * 4 &&
-                    sectors != div_round_up((uint64_t) s->h.num_gtes_per_gt * 4, 512))
+                if (sectors != div_round_up((uint64_t) s->h.num_gtes_per_gt * 4, 512))
                         return err_set(err, -EBADMSG, "'%s': grain table marker of %llu sectors",
                                        s->in->name, (unsigned long long) sectors);
                 r = input_read_full(s->in, s->buf, sectors * 512, err);
@@ -198,7 +197,8 @@ static int read_metadata(struct vmdk_stream *s, uint64_t sectors, uint32_t type,
                         return r;
                 r = vmdk_parse_header(footer, sizeof(footer), UINT64_MAX, &f, err);
                 if (r < 0)
-                        return err_prefix(err, r, "'%s' footer", s->in->name);
+                        return err_prefix(err, r == -EMEDIUMTYPE ? -EBADMSG : r, "'%s' footer",
+                                          s->in->name);
                 if (f.capacity != s->h.capacity || f.grain_size != s->h.grain_size)
                         return err_set(err, -EBADMSG, "'%s': footer disagrees with the header",
                                        s->in->name);
@@ -259,6 +259,14 @@ int vmdk_stream_next(struct vmdk_stream *s, struct vmdk_grain *ret, struct err *
                         return err_set(err, -EBADMSG,
                                        "'%s': grain at offset %llu claims %u compressed bytes",
                                        s->in->name, (unsigned long long) at, clen);
+                /* Every exporter writes grains in order; a repeat or a step back would let a
+                 * stream replace one grain by another without changing the grain count. */
+                if (s->any_grain && lba <= s->last_lba)
+                        return err_set(
+                                err, -EBADMSG,
+                                "'%s': grain for sector %llu at offset %llu comes after sector %llu",
+                                s->in->name, (unsigned long long) lba, (unsigned long long) at,
+                                (unsigned long long) s->last_lba);
                 if (lba >= s->h.capacity || lba % s->h.grain_size)
                         return err_set(err, -EBADMSG,
                                        "'%s': grain at offset %llu has bad sector number %llu",
