@@ -652,14 +652,14 @@ static void test_destination_in_a_missing_directory_fails(void **state)
         assert_true(err.msg[0] != 0);
 }
 
-/* Regression (common/convert.c, convert_image and process_slot, fixed): units are UNIT_BYTES (1 MiB)
- * whatever the output cluster size, but qcow2_writer_open() accepts cluster_bits up to 21
- * (2 MiB). With 2 MiB clusters a slot has data_cap / cs = 0 clusters: zero[] and clen[] are
- * malloc(0), and process_slot() pads the unit's last "cluster" with
- * memset(data + 1 MiB, 0, 1 MiB), a heap overflow of 1 MiB (ASan: heap-buffer-overflow);
- * write_slot() then hands the writer 1 MiB pieces of a 2 MiB cluster. Make the unit at least
- * one output cluster (data_cap = max(UNIT_BYTES, cs)) or refuse cluster_bits > 20 for
- * output. The conversion runs in a child so that the overflow fails this case only. */
+/* Regression (common/convert.c, convert_image and process_slot, fixed): units are UNIT_BYTES (1
+ * MiB) whatever the output cluster size, but qcow2_writer_open() accepts cluster_bits up to 21 (2
+ * MiB). With 2 MiB clusters a slot has data_cap / cs = 0 clusters: zero[] and clen[] are malloc(0),
+ * and process_slot() pads the unit's last "cluster" with memset(data + 1 MiB, 0, 1 MiB), a heap
+ * overflow of 1 MiB (ASan: heap-buffer-overflow); write_slot() then hands the writer 1 MiB pieces
+ * of a 2 MiB cluster. Make the unit at least one output cluster (data_cap = max(UNIT_BYTES, cs)) or
+ * refuse cluster_bits > 20 for output. The conversion runs in a child so that the overflow fails
+ * this case only. */
 static void test_qcow2_output_with_2_MiB_clusters(void **state)
 {
         struct fixture *f = *state;
@@ -751,8 +751,8 @@ static void synth_free(struct image *img)
 
 static const struct image_ops synth_ops = { .map = synth_map, .free = synth_free };
 
-/* Regression (common/qcow2_writer.c, q_write_compressed with alloc_cluster, fixed): the open cluster
- * for compressed data (cbase/cpos) survives the move of allocation into the next 2 GiB
+/* Regression (common/qcow2_writer.c, q_write_compressed with alloc_cluster, fixed): the open
+ * cluster for compressed data (cbase/cpos) survives the move of allocation into the next 2 GiB
  * refcount region. When plain (incompressible) clusters carry allocation past a region
  * boundary while a compressed cluster is partly filled, the next compressed cluster that fits
  * is placed in that old cluster and ref_inc() refuses it: convert_image() fails with -EFAULT
@@ -766,9 +766,10 @@ static void test_compressed_output_crossing_refcount_regions(void **state)
         char *dst = path_join(f->dir, "out.img");
         /* 4 KiB clusters: a refcount block covers 8 MiB instead of 2 GiB, so a small image
          * crosses several regions. */
-        struct convert_options o = { .out = { .format = WRITER_FORMAT_QCOW2, .compress = true,
-                                              .cluster_bits = 12 },
-                                     .threads = 4 };
+        struct convert_options o = {
+                .out = { .format = WRITER_FORMAT_QCOW2, .compress = true, .cluster_bits = 12 },
+                .threads = 4
+        };
         struct err err = { { 0 } };
         struct synth *s;
         struct image *img;

@@ -364,11 +364,10 @@ static void test_gt_marker_of_wrong_size_is_ebadmsg(void **state)
         assert_walk(f, f->s.b.len, -EBADMSG, 3);
 }
 
-/* Regression (common/vmdk_stream.c, read_metadata, VMDK_MARKER_GT, fixed): the size check multiplies
- * first ("sectors * 512 != gtes * 4"), so a sector count of 2^55 + 4 wraps to 2048 bytes and
- * passes for a 512-entry table. Harmless today (2048 bytes are read), but it is the
- * "compare by subtraction" rule of STYLE.md section 3; check "sectors != div_round_up(...)"
- * alone. */
+/* Regression (common/vmdk_stream.c, read_metadata, VMDK_MARKER_GT, fixed): the size check
+ * multiplies first ("sectors * 512 != gtes * 4"), so a sector count of 2^55 + 4 wraps to 2048 bytes
+ * and passes for a 512-entry table. Harmless today (2048 bytes are read), but it is the "compare by
+ * subtraction" rule of STYLE.md section 3; check "sectors != div_round_up(...)" alone. */
 static void test_gt_marker_size_that_wraps_is_ebadmsg(void **state)
 {
         struct fixture *f = *state;
