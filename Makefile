@@ -42,6 +42,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
+.SECONDARY:
 .PHONY: all deps deps-test deps-fuzz check unit fuzz bench format check-format check-headers clean
 .DEFAULT_GOAL := all
 

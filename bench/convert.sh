@@ -138,18 +138,20 @@ for c in "${CASES[@]}"; do
         qrss=$(grep -v fail "$qlog" | awk '$3 > m { m = $3 } END { printf "%.0f", m / 1024 }')
         ratio=$(awk -v k="$kmed" -v q="$qmed" 'BEGIN {
                 if (k + 0 > 0 && q + 0 > 0) printf "%.2f", q / k; else print "n/a" }')
+        sratio=$(awk -v k="$ksync" -v q="$qsync" 'BEGIN {
+                if (k + 0 > 0 && q + 0 > 0) printf "%.2f", q / k; else print "n/a" }')
         grep -q fail "$klog" && verdict+=" (kvmforge FAILED $(grep -c fail "$klog")x)"
-        TABLE+=("$name $kmed $qmed $ratio $ksync $qsync $krss $qrss$verdict")
+        TABLE+=("$name $kmed $qmed $ratio $ksync $qsync $sratio $krss $qrss$verdict")
 done
 
 echo
-FMT='%-24s %11s %11s %16s %13s %13s %13s %13s%s\n'
+FMT='%-24s %11s %11s %16s %12s %12s %11s %13s %13s%s\n'
 # shellcheck disable=SC2059 # one format for header and rows
 printf "$FMT" case "kvmforge s" "qemu-img s" "ratio qemu/kvmf" "kvmf+sync s" "qemu+sync s" \
-        "kvmf RSS MiB" "qemu RSS MiB" ""
+        "ratio+sync" "kvmf RSS MiB" "qemu RSS MiB" ""
 for row in "${TABLE[@]}"; do
-        read -r name kmed qmed ratio ksync qsync krss qrss verdict <<<"$row"
+        read -r name kmed qmed ratio ksync qsync sratio krss qrss verdict <<<"$row"
         # shellcheck disable=SC2059
-        printf "$FMT" "$name" "$kmed" "$qmed" "$ratio" "$ksync" "$qsync" "$krss" "$qrss" \
+        printf "$FMT" "$name" "$kmed" "$qmed" "$ratio" "$ksync" "$qsync" "$sratio" "$krss" "$qrss" \
                 "${verdict:+ $verdict}"
 done
