@@ -13,8 +13,6 @@
 #include "cleanup.h"
 #include "qcow2_writer.h"
 
-#define WRITER_WRITEBACK_BYTES (32u << 20)
-
 const char *const writer_format_names[WRITER_FORMAT_COUNT] = {
         [WRITER_FORMAT_QCOW2] = "qcow2",
         [WRITER_FORMAT_RAW] = "raw",
@@ -42,13 +40,6 @@ int writer_pwrite(struct writer *w, const void *buf, size_t len, uint64_t off, s
                                        strerror(errno));
                 }
                 done += (size_t) n;
-        }
-        /* The commit must flush everything: start writeback now and then, so the disk works
-         * while we convert instead of all at once in the final fdatasync(). */
-        w->unflushed += len;
-        if (w->unflushed >= WRITER_WRITEBACK_BYTES) {
-                w->unflushed = 0;
-                (void) sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
         }
         return 0;
 }

@@ -46,7 +46,6 @@ struct writer {
         uint64_t size;  /* virtual bytes */
         uint32_t cluster_size;
         bool committed;
-        uint64_t unflushed; /* bytes written since writeback was last started */
 };
 
 extern const char *const writer_format_names[WRITER_FORMAT_COUNT];
