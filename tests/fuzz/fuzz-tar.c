@@ -1,0 +1,27 @@
+/* tar archives (OVA containers) read front to back, every member read to its end. */
+#include <stdint.h>
+
+#include "input.h"
+#include "tar.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        struct input *in = NULL;
+        struct tar *t = NULL;
+        struct tar_entry e;
+        struct err err = { { 0 } };
+        uint8_t buf[4096];
+
+        if (input_new_memory(data, size, "fuzz.ova", &in) < 0)
+                return 0;
+        if (tar_new(in, &t) == 0) {
+                for (unsigned i = 0; i < 10000 && tar_next(t, &e, &err) > 0; i++)
+                        while (input_read(tar_member(t), buf, sizeof(buf)) > 0)
+                                ;
+                tar_free(t);
+        }
+        input_free(in);
+        return 0;
+}
