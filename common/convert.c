@@ -53,7 +53,10 @@ struct slot {
 };
 
 struct pipeline {
-        struct image *src;
+        struct image *src;      /* walked at random; NULL when reading a stream */
+        struct vmdk_stream *vs; /* walked front to back; NULL when reading at random */
+        const char *name;       /* of the source, for messages */
+        uint64_t size;          /* virtual bytes */
         struct writer *w;
         const struct convert_options *o;
         uint32_t cs;
@@ -125,19 +128,17 @@ static int inflate_chunk(struct worker *wk, struct slot *s, struct chunk *c, str
                 return err_set(
                         err, -EBADMSG,
                         "'%s': the compressed %s at offset %llu inflates to more than %u bytes",
-                        wk->p->src->in->name,
-                        c->deflate == IMAGE_DEFLATE_ZLIB ? "grain" : "cluster",
+                        wk->p->name, c->deflate == IMAGE_DEFLATE_ZLIB ? "grain" : "cluster",
                         (unsigned long long) (c->off - c->skip), c->unit_len);
         if (res != LIBDEFLATE_SUCCESS)
                 return err_set(err, -EBADMSG, "'%s': the compressed %s at offset %llu is corrupt",
-                               wk->p->src->in->name,
-                               c->deflate == IMAGE_DEFLATE_ZLIB ? "grain" : "cluster",
+                               wk->p->name, c->deflate == IMAGE_DEFLATE_ZLIB ? "grain" : "cluster",
                                (unsigned long long) (c->off - c->skip));
         if (got < (size_t) c->skip + c->len)
                 return err_set(
                         err, -EBADMSG,
                         "'%s': the compressed data at offset %llu inflates to only %zu bytes",
-                        wk->p->src->in->name, (unsigned long long) (c->off - c->skip), got);
+                        wk->p->name, (unsigned long long) (c->off - c->skip), got);
         if (!whole)
                 memcpy(s->data + c->data_pos, wk->scratch + c->skip, c->len);
         return 0;
@@ -346,7 +347,7 @@ static void *writer_main(void *arg)
                         return NULL;
                 }
                 if (p->o->progress)
-                        p->o->progress(p->o->userdata, p->progress_done, p->src->size);
+                        p->o->progress(p->o->userdata, p->progress_done, p->size);
 
                 pthread_mutex_lock(&p->lock);
                 s->state = SLOT_FREE;
@@ -420,7 +421,7 @@ static bool cancelled(const struct pipeline *p)
 /* Random-access walk over the virtual disk, through the backing chain. */
 static int produce_random(struct pipeline *p, struct err *err)
 {
-        uint64_t size = p->src->size;
+        uint64_t size = p->size;
 
         for (uint64_t off = 0; off < size;) {
                 uint64_t end = off + p->data_cap < size ? off + p->data_cap : size;
@@ -520,18 +521,11 @@ static int produce_random(struct pipeline *p, struct err *err)
 /* Forward-only walk of a streamOptimized VMDK's grain markers. */
 static int produce_stream(struct pipeline *p, struct err *err)
 {
-        _cleanup_(vmdk_stream_freep) struct vmdk_stream *vs = NULL;
-        struct input *in = p->src->in;
+        struct vmdk_stream *vs = p->vs;
         struct slot *s = NULL;
-        uint32_t grain;
+        uint32_t grain = (uint32_t) (vmdk_stream_header(vs)->grain_size * 512);
         size_t data_used = 0;
         int r;
-
-        in->pos = 0;
-        r = vmdk_stream_new(in, &vs, err);
-        if (r < 0)
-                return r;
-        grain = (uint32_t) (vmdk_stream_header(vs)->grain_size * 512);
 
         for (;;) {
                 struct vmdk_grain g;
@@ -562,9 +556,8 @@ static int produce_stream(struct pipeline *p, struct err *err)
                         .kind = CHUNK_DEFLATE,
                         .deflate = IMAGE_DEFLATE_ZLIB,
                         .off = g.lba * 512,
-                        .len = (uint32_t) (p->src->size - g.lba * 512 < grain
-                                                   ? p->src->size - g.lba * 512
-                                                   : grain),
+                        .len = (uint32_t) (p->size - g.lba * 512 < grain ? p->size - g.lba * 512
+                                                                         : grain),
                         .data_pos = (uint32_t) data_used,
                         .in_pos = s->in_used,
                         .clen = g.clen,
@@ -591,38 +584,35 @@ static unsigned default_threads(void)
         return n < 1 ? 1 : n > CONVERT_MAX_THREADS ? CONVERT_MAX_THREADS : (unsigned) n;
 }
 
-int convert_image(struct image *src, const char *dst, const struct convert_options *o,
-                  struct convert_stats *ret_stats, struct err *err)
+/* Grains must map onto whole output clusters to be converted as they stream by. */
+static bool grain_streamable(uint64_t grain, uint32_t cs)
+{
+        return grain >= cs && grain % cs == 0 && grain <= (UNIT_BYTES > cs ? UNIT_BYTES : cs);
+}
+
+/* Runs the pipeline set up in p (a source image, or a grain stream) into dst. */
+static int convert_run(const struct pipeline *p0, const char *dst, struct convert_stats *ret_stats,
+                       struct err *err)
 {
         _cleanup_(writer_freep) struct writer *w = NULL;
-        struct pipeline p = { .src = src, .o = o };
+        struct pipeline p = *p0;
+        const struct convert_options *o = p.o;
         struct worker workers[CONVERT_MAX_THREADS] = { { 0 } };
         pthread_t tids[CONVERT_MAX_THREADS], wtid;
         unsigned n_threads = o->threads ? o->threads : default_threads(), started = 0;
-        bool writer_started = false, stream;
-        uint32_t grain = 0;
+        bool writer_started = false;
         int r;
 
         if (n_threads > CONVERT_MAX_THREADS)
                 n_threads = CONVERT_MAX_THREADS;
-        r = writer_open(dst, src->size, &o->out, &w, err);
+        r = writer_open(dst, p.size, &o->out, &w, err);
         if (r < 0)
                 return r;
         p.w = w;
         p.cs = w->cluster_size;
-
-        /* Walk grain markers when the layout allows it: whole output clusters per grain. */
-        stream = src->streamable && !src->backing;
-        if (stream) {
-                for (unsigned i = 0; i < src->n_props; i++)
-                        if (strcmp(src->props[i].key, "grain_size") == 0)
-                                grain = (uint32_t) strtoul(src->props[i].value, NULL, 10);
-                stream = grain >= p.cs && grain % p.cs == 0 &&
-                         grain <= (UNIT_BYTES > p.cs ? UNIT_BYTES : p.cs);
-        }
         p.data_cap = UNIT_BYTES > p.cs ? UNIT_BYTES : p.cs; /* whole output clusters */
-        p.stats.virtual_size = src->size;
-        p.stats.streamed = stream;
+        p.stats.virtual_size = p.size;
+        p.stats.streamed = p.vs != NULL;
 
         pthread_mutex_init(&p.lock, NULL);
         pthread_cond_init(&p.changed, NULL);
@@ -665,7 +655,7 @@ int convert_image(struct image *src, const char *dst, const struct convert_optio
         }
         writer_started = true;
 
-        r = stream ? produce_stream(&p, err) : produce_random(&p, err);
+        r = p.vs ? produce_stream(&p, err) : produce_random(&p, err);
 
 out:
         pthread_mutex_lock(&p.lock);
@@ -709,11 +699,59 @@ out:
         if (r < 0)
                 return r;
         if (o->progress)
-                o->progress(o->userdata, src->size, src->size);
+                o->progress(o->userdata, p.size, p.size);
         r = writer_commit(w, err);
         if (r < 0)
                 return r;
         if (ret_stats)
                 *ret_stats = p.stats;
         return 0;
+}
+
+int convert_image(struct image *src, const char *dst, const struct convert_options *o,
+                  struct convert_stats *ret_stats, struct err *err)
+{
+        _cleanup_(vmdk_stream_freep) struct vmdk_stream *vs = NULL;
+        struct pipeline p = { .src = src, .o = o, .name = src->in->name, .size = src->size };
+        uint64_t grain = 0;
+
+        /* Walk the grain markers of a streamOptimized disk when its grains fit the output. */
+        if (src->streamable && !src->backing) {
+                for (unsigned i = 0; i < src->n_props; i++)
+                        if (strcmp(src->props[i].key, "grain_size") == 0)
+                                grain = strtoull(src->props[i].value, NULL, 10);
+                if (grain_streamable(grain, writer_cluster_size(&o->out))) {
+                        int r;
+                        src->in->pos = 0;
+                        r = vmdk_stream_new(src->in, &vs, err);
+                        if (r < 0)
+                                return r;
+                        p.vs = vs;
+                        p.src = NULL;
+                }
+        }
+        return convert_run(&p, dst, ret_stats, err);
+}
+
+int convert_vmdk_stream(struct input *in, const char *dst, const struct convert_options *o,
+                        struct convert_stats *ret_stats, struct err *err)
+{
+        _cleanup_(vmdk_stream_freep) struct vmdk_stream *vs = NULL;
+        struct pipeline p = { .o = o, .name = in->name };
+        const struct vmdk_header *h;
+        uint32_t cs = writer_cluster_size(&o->out);
+        int r;
+
+        r = vmdk_stream_new(in, &vs, err);
+        if (r < 0)
+                return r;
+        h = vmdk_stream_header(vs);
+        if (!grain_streamable(h->grain_size * 512, cs))
+                return err_set(
+                        err, -EOPNOTSUPP,
+                        "'%s': grains of %llu bytes cannot be converted as they stream by into %u-byte clusters",
+                        in->name, (unsigned long long) (h->grain_size * 512), cs);
+        p.vs = vs;
+        p.size = h->capacity * 512;
+        return convert_run(&p, dst, ret_stats, err);
 }

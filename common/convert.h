@@ -37,3 +37,8 @@ struct convert_stats {
 
 int convert_image(struct image *src, const char *dst, const struct convert_options *o,
                   struct convert_stats *ret_stats, struct err *err);
+
+/* Converts the streamOptimized VMDK that in delivers front to back (a tar member, an HTTP
+ * body), without seeking and without a temporary copy. in must be at the disk's first byte. */
+int convert_vmdk_stream(struct input *in, const char *dst, const struct convert_options *o,
+                        struct convert_stats *ret_stats, struct err *err);

@@ -26,6 +26,13 @@ int writer_format_from_string(const char *s)
         return -EINVAL;
 }
 
+uint32_t writer_cluster_size(const struct writer_options *o)
+{
+        if (o->format == WRITER_FORMAT_QCOW2 && o->cluster_bits)
+                return UINT32_C(1) << o->cluster_bits;
+        return 65536;
+}
+
 int writer_pwrite(struct writer *w, const void *buf, size_t len, uint64_t off, struct err *err)
 {
         size_t done = 0;

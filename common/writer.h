@@ -49,6 +49,9 @@ struct writer {
 };
 
 extern const char *const writer_format_names[WRITER_FORMAT_COUNT];
+
+/* The cluster size a writer with these options takes data in. */
+uint32_t writer_cluster_size(const struct writer_options *o);
 int writer_format_from_string(const char *s);
 
 int writer_open(const char *path, uint64_t size, const struct writer_options *o,

@@ -1,7 +1,9 @@
 /* tar: archives written by GNU tar in its three formats, hostile headers built by hand, and a
  * streamOptimized VMDK walked straight out of a member, as an OVA import will. */
 
+#include "convert.h"
 #include "helpers.h"
+#include "manifest.h"
 #include "tar.h"
 #include "vmdk_stream.h"
 
@@ -346,6 +348,109 @@ static void test_stream_vmdk_is_walked_out_of_a_member(void **state)
         free(content);
 }
 
+/* The import's one pass: the disk member is hashed and converted while its bytes go by. */
+static void test_stream_vmdk_converts_out_of_a_member_while_hashed(void **state)
+{
+        const size_t size = 40 * 65536 + 3 * 512; /* a short last grain */
+        uint8_t *content = calloc(1, size), want[MANIFEST_MAX_DIGEST], got[MANIFEST_MAX_DIGEST];
+        char *dir = tmpdir_new(), *dst = path_join(dir, "disk.qcow2");
+        struct convert_options o = { .out = { .format = WRITER_FORMAT_QCOW2 } };
+        struct vstream s = { 0 };
+        struct tbuf b = { 0 };
+        struct input *in = NULL, *d = NULL, *mem = NULL, *md = NULL;
+        struct tar *t = NULL;
+        struct image *img = NULL;
+        struct tar_entry e;
+        struct err err = { { 0 } };
+        struct convert_stats st;
+        size_t wlen, glen;
+
+        (void) state;
+        fill_pattern(content + 65536, 20 * 65536, 3);
+        fill_pattern(content + size - 1000, 1000, 4);
+        vstream_build(&s, content, size, 128, VSTREAM_VMWARE, false);
+        member(&b, "vm.ovf", "<Envelope/>", 11, '0');
+        member(&b, "vm-disk1.vmdk", s.b.p, s.b.len, '0');
+        member(&b, "vm.mf", "x", 1, '0');
+        end(&b);
+
+        /* The digest the manifest would hold, computed apart from the conversion. */
+        assert_int_equal(input_new_memory(s.b.p, s.b.len, "expected", &mem), 0);
+        assert_int_equal(digest_input_new(mem, MANIFEST_SHA256, &md), 0);
+        assert_int_equal(digest_input_finish(md, want, &wlen, &err), 0);
+
+        assert_int_equal(input_new_memory(b.p, b.len, "vm.ova", &in), 0);
+        assert_int_equal(tar_new(in, &t), 0);
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_int_equal(digest_input_new(tar_member(t), MANIFEST_SHA256, &d), 0);
+        assert_int_equal(convert_vmdk_stream(d, dst, &o, &st, &err), 0);
+        assert_true(st.streamed);
+        assert_int_equal(digest_input_finish(d, got, &glen, &err), 0);
+        assert_int_equal(glen, wlen);
+        assert_memory_equal(got, want, wlen);
+        assert_int_equal(tar_next(t, &e, &err), 1); /* the archive goes on after the disk */
+        assert_string_equal(e.name, "vm.mf");
+
+        assert_int_equal(image_open_path(dst, IMAGE_FORMAT_QCOW2, &img, &err), 0);
+        assert_int_equal(img->size, size);
+        assert_image_equals(img, content, size);
+        image_free(img);
+        input_free(d);
+        input_free(md);
+        input_free(mem);
+        tar_free(t);
+        input_free(in);
+        tbuf_free(&b);
+        tbuf_free(&s.b);
+        free(content);
+        unlink(dst);
+        free(dst);
+        tmpdir_remove(dir);
+}
+
+static void test_truncated_member_fails_the_conversion_and_leaves_nothing(void **state)
+{
+        const size_t size = 16 * 65536;
+        uint8_t *content = calloc(1, size);
+        char *dir = tmpdir_new(), *dst = path_join(dir, "disk.qcow2");
+        struct convert_options o = { .out = { .format = WRITER_FORMAT_QCOW2 } };
+        struct vstream s = { 0 };
+        struct tbuf b = { 0 };
+        struct input *in = NULL;
+        struct tar *t = NULL;
+        struct tar_entry e;
+        struct err err = { { 0 } };
+        DIR *dd;
+        struct dirent *de;
+        unsigned files = 0;
+
+        (void) state;
+        fill_random(content, size, 8);
+        vstream_build(&s, content, size, 128, VSTREAM_VMWARE, false);
+        member(&b, "vm-disk1.vmdk", s.b.p, s.b.len, '0');
+        b.len = BLOCK + s.b.len / 2; /* the download broke off in the middle of the disk */
+
+        assert_int_equal(input_new_memory(b.p, b.len, "vm.ova", &in), 0);
+        assert_int_equal(tar_new(in, &t), 0);
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_true(convert_vmdk_stream(tar_member(t), dst, &o, NULL, &err) < 0);
+        assert_string_not_equal(err.msg, "");
+        dd = opendir(dir);
+        assert_non_null(dd);
+        while ((de = readdir(dd)))
+                files += de->d_name[0] != '.' || strstr(de->d_name, "kvmforge") != NULL;
+        closedir(dd);
+        assert_int_equal(files, 0);
+        tar_free(t);
+        input_free(in);
+        tbuf_free(&b);
+        tbuf_free(&s.b);
+        free(content);
+        free(dst);
+        tmpdir_remove(dir);
+}
+
 int main(void)
 {
         struct test_list l = { 0 };
@@ -369,5 +474,9 @@ int main(void)
         tests_add(&l, "gnu_tar_formats_are_read", test_gnu_tar_formats_are_read, NULL, NULL, NULL);
         tests_add(&l, "stream_vmdk_is_walked_out_of_a_member",
                   test_stream_vmdk_is_walked_out_of_a_member, NULL, NULL, NULL);
+        tests_add(&l, "stream_vmdk_converts_out_of_a_member_while_hashed",
+                  test_stream_vmdk_converts_out_of_a_member_while_hashed, NULL, NULL, NULL);
+        tests_add(&l, "truncated_member_fails_the_conversion_and_leaves_nothing",
+                  test_truncated_member_fails_the_conversion_and_leaves_nothing, NULL, NULL, NULL);
         return tests_run("tar", &l);
 }
