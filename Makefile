@@ -7,12 +7,12 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := zlib libdeflate libcrypto
+PKGS     := zlib libdeflate libcrypto libxml-2.0
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
             -Wno-format-nonliteral -Wno-format-truncation -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -Icommon \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto) -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2) -pthread
 
 ifneq ($(SANITIZE),)
 ifeq ($(SANITIZE),1)
@@ -25,7 +25,7 @@ export ASAN_OPTIONS := intercept_strchr=0:detect_leaks=1
 endif
 
 # Debian packages: to build, to test, to fuzz.
-DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev
+DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time
 DEB_FUZZ  := clang libclang-rt-14-dev
 
@@ -89,7 +89,8 @@ $(BUILD)/tests/replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps-fuzz
 	@mkdir -p $(dir $@)
 	clang -O1 -g -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -Icommon \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(LDLIBS)
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(shell pkg-config --cflags libxml-2.0) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
 # Build every header alone: each must include what it uses.
 check-headers:
