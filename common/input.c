@@ -229,8 +229,19 @@ ssize_t input_read(struct input *in, void *buf, size_t len)
 {
         size_t done = 0;
 
-        if (!in->ops->pread)
-                return in->ops->read(in, buf, len);
+        if (!in->ops->pread) {
+                /* Streams (tar members, gzip, chunks, later HTTP) may return less than asked
+                 * at their own boundaries; callers are promised short reads only at the end. */
+                while (done < len) {
+                        ssize_t n = in->ops->read(in, (uint8_t *) buf + done, len - done);
+                        if (n < 0)
+                                return n;
+                        if (n == 0)
+                                break;
+                        done += (size_t) n;
+                }
+                return (ssize_t) done;
+        }
         if (!in->rbuf && !(in->rbuf = malloc(INPUT_READAHEAD)))
                 return -ENOMEM;
         while (done < len) {
