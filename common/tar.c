@@ -22,6 +22,8 @@ struct tar {
         bool have_pax_size;
         struct tar_member member;
         bool done;
+        bool held; /* tar_next() gives the current entry again, unread */
+        enum tar_type type;
 };
 
 static ssize_t member_read(struct input *in, void *buf, size_t len)
@@ -224,6 +226,11 @@ static int parse_pax(struct tar *t, const char *buf, size_t size, struct err *er
 
 int tar_next(struct tar *t, struct tar_entry *ret, struct err *err)
 {
+        if (t->held) {
+                t->held = false;
+                *ret = (struct tar_entry){ .name = t->name, .size = t->remaining, .type = t->type };
+                return 1;
+        }
         for (;;) {
                 uint8_t h[TAR_BLOCK];
                 uint64_t size;
@@ -368,9 +375,106 @@ int tar_next(struct tar *t, struct tar_entry *ret, struct err *err)
                         return -ENOMEM;
                 t->member.in.size = t->remaining;
                 t->member.in.pos = 0;
+                t->type = type == '5' ? TAR_DIRECTORY : TAR_FILE;
                 *ret = (struct tar_entry){ .name = t->name,
                                            .size = t->remaining,
                                            .type = type == '5' ? TAR_DIRECTORY : TAR_FILE };
                 return 1;
         }
+}
+
+/* ---- chunked files ---- */
+
+struct tar_chunks {
+        struct input in;
+        struct tar *t;
+        char *href;
+        unsigned next; /* number of the chunk that must come next */
+        bool end;
+};
+
+/* "href.NNNNNNNNN": returns the chunk number, or -1 for any other name. */
+static long chunk_number(const char *name, const char *href)
+{
+        size_t hl = strlen(href);
+        long v = 0;
+
+        if (strncmp(name, href, hl) != 0 || name[hl] != '.' || strlen(name + hl + 1) != 9)
+                return -1;
+        for (const char *p = name + hl + 1; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -1;
+                v = v * 10 + (*p - '0');
+        }
+        return v;
+}
+
+static ssize_t chunks_read(struct input *in, void *buf, size_t len)
+{
+        struct tar_chunks *c = (struct tar_chunks *) in;
+
+        while (!c->end) {
+                struct tar_entry e;
+                struct err err = { { 0 } };
+                ssize_t n = input_read(tar_member(c->t), buf, len);
+                long k;
+                int r;
+
+                if (n != 0) {
+                        if (n > 0)
+                                in->pos += (uint64_t) n;
+                        return n;
+                }
+                r = tar_next(c->t, &e, &err);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        c->end = true;
+                        break;
+                }
+                k = chunk_number(e.name, c->href);
+                if (k < 0) { /* the file ended; this member belongs to the caller */
+                        c->t->held = true;
+                        c->end = true;
+                        break;
+                }
+                if (k != (long) c->next)
+                        return -EBADMSG; /* a chunk is missing or out of order */
+                c->next++;
+        }
+        return 0;
+}
+
+static void chunks_free(struct input *in)
+{
+        free(((struct tar_chunks *) in)->href);
+}
+
+static const struct input_ops chunks_ops = {
+        .read = chunks_read,
+        .free = chunks_free,
+};
+
+int tar_chunks_new(struct tar *t, const char *href, struct input **ret, struct err *err)
+{
+        struct tar_chunks *c;
+
+        if (!t->name || chunk_number(t->name, href) != 0)
+                return err_set(err, -EBADMSG, "'%s': expected '%s.000000000', found '%s'",
+                               t->in->name, href, t->name ? t->name : "nothing");
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->in.ops = &chunks_ops;
+        c->in.size = UINT64_MAX;
+        c->t = t;
+        c->next = 1;
+        c->href = strdup(href);
+        c->in.name = strdup(href);
+        if (!c->href || !c->in.name) {
+                input_free(&c->in);
+                return -ENOMEM;
+        }
+        *ret = &c->in;
+        return 0;
 }

@@ -451,6 +451,133 @@ static void test_truncated_member_fails_the_conversion_and_leaves_nothing(void *
         tmpdir_remove(dir);
 }
 
+/* Builds dir/vm.ova from a disk split by the split program into chunks of chunk bytes; skip
+ * names a chunk to leave out, or is -1. */
+static char *chunked_ova(const char *dir, const struct tbuf *disk, size_t chunk, int skip)
+{
+        char *vmdk = path_join(dir, "disk.vmdk"), drop[64] = "", cmd[768];
+
+        file_write(vmdk, disk->p, disk->len);
+        if (skip >= 0)
+                (void) snprintf(drop, sizeof(drop), "rm disk.vmdk.%09d && ", skip);
+        (void) snprintf(
+                cmd, sizeof(cmd),
+                "cd '%s' && rm -f disk.vmdk.0* vm.ova && split -d -a 9 -b %zu disk.vmdk disk.vmdk. && "
+                "printf ovf > vm.ovf && printf mf > vm.mf && %s"
+                "tar -cf vm.ova vm.ovf $(ls disk.vmdk.0* | sort) vm.mf",
+                dir, chunk, drop);
+        assert_int_equal(system(cmd), 0);
+        unlink(vmdk);
+        free(vmdk);
+        return path_join(dir, "vm.ova");
+}
+
+static void test_chunked_disk_converts_as_one_file(void **state)
+{
+        const size_t size = 40 * 65536;
+        uint8_t *content = calloc(1, size);
+        char *dir, *ova, *dst;
+        struct convert_options o = { .out = { .format = WRITER_FORMAT_QCOW2 } };
+        struct vstream s = { 0 };
+        struct input *in = NULL, *c = NULL;
+        struct tar *t = NULL;
+        struct image *img = NULL;
+        struct tar_entry e;
+        struct err err = { { 0 } };
+
+        (void) state;
+        if (system("command -v split >/dev/null && command -v tar >/dev/null") != 0)
+                skip();
+        dir = tmpdir_new();
+        dst = path_join(dir, "out.qcow2");
+        fill_random(content + 2 * 65536, 30 * 65536, 11); /* incompressible: several chunks */
+        vstream_build(&s, content, size, 128, VSTREAM_VMWARE, false);
+        ova = chunked_ova(dir, &s.b, 400000, -1);
+
+        assert_int_equal(input_open_file(ova, &in, &err), 0);
+        assert_int_equal(tar_new(in, &t), 0);
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_string_equal(e.name, "vm.ovf");
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_string_equal(e.name, "disk.vmdk.000000000");
+        assert_int_equal(tar_chunks_new(t, "disk.vmdk", &c, &err), 0);
+        assert_int_equal(convert_vmdk_stream(c, dst, &o, NULL, &err), 0);
+        assert_int_equal(input_read(c, content, 1), 0); /* all chunks consumed */
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_string_equal(e.name, "vm.mf"); /* the member after the chunks is still there */
+        assert_int_equal(e.size, 2);
+        assert_int_equal(tar_next(t, &e, &err), 0);
+
+        memset(content, 0, size);
+        fill_random(content + 2 * 65536, 30 * 65536, 11);
+        assert_int_equal(image_open_path(dst, IMAGE_FORMAT_QCOW2, &img, &err), 0);
+        assert_image_equals(img, content, size);
+        image_free(img);
+        input_free(c);
+        tar_free(t);
+        input_free(in);
+        tbuf_free(&s.b);
+        free(content);
+        free(dst);
+        free(ova);
+        tmpdir_remove(dir);
+}
+
+static void test_missing_chunk_fails_the_read(void **state)
+{
+        struct tbuf disk = { 0 };
+        char *dir, *ova;
+        struct input *in = NULL, *c = NULL;
+        struct tar *t = NULL;
+        struct tar_entry e;
+        struct err err = { { 0 } };
+        uint8_t buf[4096];
+        ssize_t n;
+
+        (void) state;
+        if (system("command -v split >/dev/null && command -v tar >/dev/null") != 0)
+                skip();
+        dir = tmpdir_new();
+        tbuf_resize(&disk, 50000);
+        fill_pattern(disk.p, disk.len, 4);
+        ova = chunked_ova(dir, &disk, 10000, 2); /* chunks 0, 1, 3, 4: 2 is gone */
+        assert_int_equal(input_open_file(ova, &in, &err), 0);
+        assert_int_equal(tar_new(in, &t), 0);
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_int_equal(tar_chunks_new(t, "disk.vmdk", &c, &err), 0);
+        while ((n = input_read(c, buf, sizeof(buf))) > 0)
+                ;
+        assert_int_equal(n, -EBADMSG);
+        input_free(c);
+        tar_free(t);
+        input_free(in);
+        tbuf_free(&disk);
+        free(ova);
+        tmpdir_remove(dir);
+}
+
+static void test_chunks_must_start_at_the_first(void **state)
+{
+        struct tbuf b = { 0 };
+        struct input *in = NULL, *c = NULL;
+        struct tar *t = NULL;
+        struct tar_entry e;
+        struct err err = { { 0 } };
+
+        (void) state;
+        member(&b, "disk.vmdk.000000001", "x", 1, '0');
+        end(&b);
+        assert_int_equal(input_new_memory(b.p, b.len, "vm.ova", &in), 0);
+        assert_int_equal(tar_new(in, &t), 0);
+        assert_int_equal(tar_next(t, &e, &err), 1);
+        assert_int_equal(tar_chunks_new(t, "disk.vmdk", &c, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "disk.vmdk.000000000"));
+        tar_free(t);
+        input_free(in);
+        tbuf_free(&b);
+}
+
 int main(void)
 {
         struct test_list l = { 0 };
@@ -478,5 +605,11 @@ int main(void)
                   test_stream_vmdk_converts_out_of_a_member_while_hashed, NULL, NULL, NULL);
         tests_add(&l, "truncated_member_fails_the_conversion_and_leaves_nothing",
                   test_truncated_member_fails_the_conversion_and_leaves_nothing, NULL, NULL, NULL);
+        tests_add(&l, "chunked_disk_converts_as_one_file", test_chunked_disk_converts_as_one_file,
+                  NULL, NULL, NULL);
+        tests_add(&l, "missing_chunk_fails_the_read", test_missing_chunk_fails_the_read, NULL, NULL,
+                  NULL);
+        tests_add(&l, "chunks_must_start_at_the_first", test_chunks_must_start_at_the_first, NULL,
+                  NULL, NULL);
         return tests_run("tar", &l);
 }
