@@ -76,7 +76,9 @@ static int image_open_layer(struct input *in, int fmt, unsigned depth, struct in
 
         if (!img->allocated)
                 img->allocated = img->in->alloc;
-        image_add_file(img, img->in);
+        r = image_add_file(img, img->in);
+        if (r < 0)
+                return r;
         if (img->backing_name) {
                 struct input *bin = NULL;
 
@@ -126,6 +128,7 @@ struct image *image_free(struct image *img)
         for (unsigned i = 0; i < img->n_extents; i++)
                 free(img->extents[i].file);
         free(img->extents);
+        free(img->files);
         free(img->backing_name);
         input_free(img->in);
         free(img);
@@ -201,19 +204,24 @@ int image_add_extent(struct image *img, const char *file, const char *type, uint
         return 0;
 }
 
-void image_add_file(struct image *img, const struct input *in)
+int image_add_file(struct image *img, const struct input *in)
 {
-        if (in->ino && img->n_files < ELEMENTSOF(img->files)) {
-                img->files[img->n_files].dev = in->dev;
-                img->files[img->n_files].ino = in->ino;
-                img->n_files++;
-        }
+        struct image_file_id *f;
+
+        if (!in->ino)
+                return 0; /* not a file on disk */
+        f = realloc(img->files, (img->n_files + 1) * sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        img->files = f;
+        f[img->n_files++] = (struct image_file_id){ .dev = in->dev, .ino = in->ino };
+        return 0;
 }
 
 bool image_uses_file(const struct image *img, uint64_t dev, uint64_t ino)
 {
         for (; img; img = img->backing)
-                for (unsigned i = 0; i < img->n_files; i++)
+                for (size_t i = 0; i < img->n_files; i++)
                         if (img->files[i].dev == dev && img->files[i].ino == ino)
                                 return true;
         return false;

@@ -85,11 +85,12 @@ struct image {
         unsigned n_extents;
         struct image_prop props[16];
         unsigned n_props;
-        /* Identity of every file this layer reads (the image file, VMDK extents). */
-        struct {
+        /* Identity of every file this layer reads (the image file, VMDK extents): a destination
+         * among them is refused, so none may be left out. */
+        struct image_file_id {
                 uint64_t dev, ino;
-        } files[8];
-        unsigned n_files;
+        } * files;
+        size_t n_files;
         /* A streamOptimized VMDK whose grains the converter may walk front to back. */
         bool streamable;
 };
@@ -112,7 +113,7 @@ int image_add_prop(struct image *img, const char *key, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 int image_add_extent(struct image *img, const char *file, const char *type, uint64_t size,
                      uint64_t offset);
-void image_add_file(struct image *img, const struct input *in);
+int image_add_file(struct image *img, const struct input *in);
 /* True when the file dev/ino is read by img or any image in its backing chain. */
 bool image_uses_file(const struct image *img, uint64_t dev, uint64_t ino);
 /* Probes the first bytes; fills *ret with the format. Never fails on unknown data (raw). */

@@ -663,7 +663,11 @@ static int vmdk_open_descriptor(struct vmdk *v, struct err *err)
                         e.owns_in = true;
                         e.flat_offset = d->offset * 512;
                         img->allocated += e.in->alloc;
-                        image_add_file(img, e.in);
+                        r = image_add_file(img, e.in);
+                        if (r < 0) {
+                                input_free(e.in);
+                                return r;
+                        }
                 }
                 r = vmdk_add_extent(v, &e);
                 if (r < 0) {

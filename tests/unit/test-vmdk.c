@@ -1137,6 +1137,46 @@ static void test_map_stream_grain_marked_for_another_lba_is_ebadmsg(void **state
         free(content);
 }
 
+/* Every extent counts as a file the image reads, however many there are: a destination that is
+ * one of them must be refused (a 100 GiB twoGbMaxExtentFlat disk has 50). */
+static void test_every_extent_is_a_file_the_image_reads(void **state)
+{
+        char *dir = tmpdir_new(), *desc = path_join(dir, "big.vmdk"), text[4096], line[128];
+        struct image *img = NULL;
+        struct err err = { { 0 } };
+        struct stat st;
+        uint8_t sector[512] = { 1 };
+
+        (void) state;
+        (void) snprintf(text, sizeof(text),
+                        "# Disk DescriptorFile\nversion=1\nCID=fffffffe\n"
+                        "parentCID=ffffffff\ncreateType=\"twoGbMaxExtentFlat\"\n");
+        for (int i = 1; i <= 12; i++) {
+                char name[32], *path;
+                (void) snprintf(name, sizeof(name), "big-f%03d.vmdk", i);
+                path = path_join(dir, name);
+                file_write(path, sector, sizeof(sector));
+                free(path);
+                (void) snprintf(line, sizeof(line), "RW 1 FLAT \"%s\" 0\n", name);
+                strcat(text, line);
+        }
+        file_write_str(desc, text);
+        assert_int_equal(image_open_path(desc, IMAGE_FORMAT_PROBE, &img, &err), 0);
+        for (int i = 1; i <= 12; i++) {
+                char name[32], *path;
+                (void) snprintf(name, sizeof(name), "big-f%03d.vmdk", i);
+                path = path_join(dir, name);
+                assert_int_equal(stat(path, &st), 0);
+                assert_true(image_uses_file(img, (uint64_t) st.st_dev, (uint64_t) st.st_ino));
+                free(path);
+        }
+        assert_int_equal(stat(desc, &st), 0);
+        assert_true(image_uses_file(img, (uint64_t) st.st_dev, (uint64_t) st.st_ino));
+        image_free(img);
+        free(desc);
+        tmpdir_remove(dir);
+}
+
 int main(void)
 {
         static const struct CMUnitTest fixed[] = {
@@ -1154,6 +1194,7 @@ int main(void)
                 cmocka_unit_test(test_descriptor_rejects_more_than_max_extents),
                 cmocka_unit_test(test_descriptor_rejects_text_above_limit),
                 cmocka_unit_test(test_descriptor_error_names_the_right_line),
+                cmocka_unit_test(test_every_extent_is_a_file_the_image_reads),
                 cmocka_unit_test(test_probe_recognises_headers_and_descriptors),
                 cmocka_unit_test_setup_teardown(
                         test_open_monolithic_sparse_maps_data_unalloc_and_zero, setup_tmpdir,
