@@ -272,15 +272,16 @@ int vmdk_stream_next(struct vmdk_stream *s, struct vmdk_grain *ret, struct err *
                                        "'%s': grain at offset %llu has bad sector number %llu",
                                        s->in->name, (unsigned long long) at,
                                        (unsigned long long) lba);
-                size_t total = ((size_t) clen + 12 + 511) & ~(size_t) 511;
-                r = input_read_full(s->in, s->buf + 12, total - 12, err);
-                if (r < 0) {
-                        /* The last grain of a file need not be padded to a full sector. */
-                        if (r != -EBADMSG || s->in->pos - at < (uint64_t) clen + 12)
-                                return r;
-                        if (err)
-                                err->msg[0] = 0;
-                }
+                /* The grain's bytes must all be there; its padding to the next sector may be
+                 * missing after the last grain of a file. */
+                size_t pad = (512 - ((size_t) clen + 12) % 512) % 512;
+                r = input_read_full(s->in, s->buf + 12, clen, err);
+                if (r < 0)
+                        return r;
+                n = input_read(s->in, s->buf + 12 + clen, pad);
+                if (n < 0)
+                        return err_set(err, (int) n, "cannot read '%s' at offset %llu", s->in->name,
+                                       (unsigned long long) s->in->pos);
                 s->grains_seen++;
                 s->last_lba = lba;
                 s->any_grain = true;
