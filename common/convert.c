@@ -561,12 +561,9 @@ static int produce_stream(struct pipeline *p, struct err *err)
                         .data_pos = (uint32_t) data_used,
                         .in_pos = s->in_used,
                         .clen = g.clen,
-                        .unit_len = grain,
+                        .unit_len =
+                                grain, /* a short last grain inflates to less: see inflate_chunk */
                 };
-                c.unit_len = grain;
-                /* A short last grain inflates to less than a grain: take what covers the disk. */
-                if (c.len < grain)
-                        c.unit_len = grain;
                 s->in_used += g.clen;
                 data_used += grain;
                 r = slot_add_chunk(s, &c);
