@@ -7,12 +7,12 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := zlib libdeflate libcrypto libxml-2.0
+PKGS     := zlib libdeflate libcrypto libxml-2.0 libcurl libvirt
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
             -Wno-format-nonliteral -Wno-format-truncation -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -Icommon \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2) -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt) -pthread
 
 ifneq ($(SANITIZE),)
 ifeq ($(SANITIZE),1)
@@ -25,7 +25,8 @@ export ASAN_OPTIONS := intercept_strchr=0:detect_leaks=1
 endif
 
 # Debian packages: to build, to test, to fuzz.
-DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev
+DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev \
+             libcurl4-openssl-dev libvirt-dev
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time
 DEB_FUZZ  := clang libclang-rt-14-dev
 
