@@ -600,6 +600,12 @@ static int convert_run(const struct pipeline *p0, const char *dst, struct conver
         bool writer_started = false;
         int r;
 
+        if (o->max_size && p.size > o->max_size)
+                return err_set(err, -EFBIG,
+                               "'%s' holds a disk of %llu bytes, more than the %llu bytes declared "
+                               "for it",
+                               p.name, (unsigned long long) p.size,
+                               (unsigned long long) o->max_size);
         if (n_threads > CONVERT_MAX_THREADS)
                 n_threads = CONVERT_MAX_THREADS;
         r = writer_open(dst, p.size, &o->out, &w, err);

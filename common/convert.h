@@ -20,7 +20,8 @@
 
 struct convert_options {
         struct writer_options out;
-        unsigned threads; /* inflate/deflate workers; 0 = one per CPU */
+        unsigned threads;  /* inflate/deflate workers; 0 = one per CPU */
+        uint64_t max_size; /* refuse a source with more virtual bytes (0: no limit) */
         /* Called from one thread with the virtual bytes finished so far. */
         void (*progress)(void *userdata, uint64_t done, uint64_t total);
         void *userdata;

@@ -382,6 +382,8 @@ static int parse_hardware(struct ovf_vm *vm, const xmlNode *hw, const char *conf
                                         vm->firmware = strcasecmp(val, "efi") == 0
                                                                ? OVF_FIRMWARE_EFI
                                                                : OVF_FIRMWARE_BIOS;
+                                else if (key && val && strcmp(key, "uefi.secureBoot.enabled") == 0)
+                                        vm->secure_boot = strcasecmp(val, "true") == 0;
                                 continue;
                         }
                         if (!is_ovf(it, "Item") && !is_ovf(it, "StorageItem") &&
@@ -565,6 +567,10 @@ static int parse_system(struct ovf *o, const xmlNode *vs, struct err *err)
         vm->name = child_text(vs, "Name");
         for (const xmlNode *s = vs->children; s; s = s->next) {
                 if (is_ovf(s, "OperatingSystemSection")) {
+                        _cleanup_free_ char *cim = ovf_attr(s, "id");
+                        uint64_t v;
+                        if (cim && parse_u64(cim, &v) == 0 && v < 65536)
+                                vm->os_cim = (unsigned) v;
                         vm->os_type = ns_attr(s, "osType", NS_VMW);
                         if (!vm->os_type)
                                 vm->os_type = child_text(s, "OSType");

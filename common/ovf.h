@@ -58,11 +58,13 @@ enum ovf_firmware {
 struct ovf_vm {
         char *id;
         char *name;
-        char *os_type; /* vmw:osType / vbox:OSType when given, else NULL */
+        char *os_type;   /* vmw:osType / vbox:OSType when given, else NULL */
+        unsigned os_cim; /* OperatingSystemSection ovf:id (CIM OSType; 0 unknown, 1 other) */
         unsigned vcpus;
         unsigned cores_per_socket; /* 0: not given */
         uint64_t memory;           /* bytes */
         enum ovf_firmware firmware;
+        bool secure_boot; /* vmw:Config uefi.secureBoot.enabled */
         struct ovf_vm_disk *disks;
         size_t n_disks;
         struct ovf_nic *nics;
