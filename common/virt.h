@@ -1,0 +1,32 @@
+#pragma once
+/* The libvirt side of an import: one connection, domains defined and started, and undone when
+ * a later step fails. libvirt's own error printing is silenced; its messages come back in
+ * struct err for the front-end to log once. */
+
+#include <stdbool.h>
+
+#include "err.h"
+
+struct virt;
+
+/* uri NULL: qemu:///system. */
+int virt_open(const char *uri, struct virt **ret, struct err *err);
+struct virt *virt_free(struct virt *v);
+
+/* 1 when a domain of that name is defined, 0 when not. */
+int virt_domain_exists(struct virt *v, const char *name, struct err *err);
+/* 1 when /dev/kvm is usable by the connection's host (its capabilities offer type 'kvm'). */
+int virt_has_kvm(struct virt *v, struct err *err);
+/* 1 when the connection's host has a storage pool of that name that is active. */
+int virt_pool_active(struct virt *v, const char *name, struct err *err);
+
+/* Defines the domain; remembered for virt_rollback(). */
+int virt_define(struct virt *v, const char *xml, struct err *err);
+int virt_start(struct virt *v, const char *name, struct err *err);
+/* Destroys and undefines (NVRAM included) every domain this connection defined. */
+void virt_rollback(struct virt *v);
+
+static inline void virt_freep(struct virt **v)
+{
+        virt_free(*v);
+}
