@@ -391,7 +391,27 @@ struct tar_chunks {
         char *href;
         unsigned next; /* number of the chunk that must come next */
         bool end;
+        struct tar_chunk_hooks hooks;
+        struct input *cur; /* what the current chunk is read through */
+        char cur_name[TAR_MAX_NAME + 1];
 };
+
+static int chunk_begin(struct tar_chunks *c, const char *name)
+{
+        struct input *m = tar_member(c->t);
+
+        (void) snprintf(c->cur_name, sizeof(c->cur_name), "%s", name);
+        c->cur = m;
+        if (c->hooks.begin) {
+                struct input *wrapped = NULL;
+                int r = c->hooks.begin(c->hooks.userdata, name, m, &wrapped);
+                if (r < 0)
+                        return r;
+                if (wrapped)
+                        c->cur = wrapped;
+        }
+        return 0;
+}
 
 /* "href.NNNNNNNNN": returns the chunk number, or -1 for any other name. */
 static long chunk_number(const char *name, const char *href)
@@ -416,7 +436,7 @@ static ssize_t chunks_read(struct input *in, void *buf, size_t len)
         while (!c->end) {
                 struct tar_entry e;
                 struct err err = { { 0 } };
-                ssize_t n = input_read(tar_member(c->t), buf, len);
+                ssize_t n = input_read(c->cur, buf, len);
                 long k;
                 int r;
 
@@ -425,6 +445,9 @@ static ssize_t chunks_read(struct input *in, void *buf, size_t len)
                                 in->pos += (uint64_t) n;
                         return n;
                 }
+                if (c->hooks.end && (r = c->hooks.end(c->hooks.userdata, c->cur_name, c->cur)) < 0)
+                        return r;
+                c->cur = NULL;
                 r = tar_next(c->t, &e, &err);
                 if (r < 0)
                         return r;
@@ -441,6 +464,8 @@ static ssize_t chunks_read(struct input *in, void *buf, size_t len)
                 if (k != (long) c->next)
                         return -EBADMSG; /* a chunk is missing or out of order */
                 c->next++;
+                if ((r = chunk_begin(c, e.name)) < 0)
+                        return r;
         }
         return 0;
 }
@@ -455,9 +480,11 @@ static const struct input_ops chunks_ops = {
         .free = chunks_free,
 };
 
-int tar_chunks_new(struct tar *t, const char *href, struct input **ret, struct err *err)
+int tar_chunks_new(struct tar *t, const char *href, const struct tar_chunk_hooks *hooks,
+                   struct input **ret, struct err *err)
 {
         struct tar_chunks *c;
+        int r;
 
         if (!t->name || chunk_number(t->name, href) != 0)
                 return err_set(err, -EBADMSG, "'%s': expected '%s.000000000', found '%s'",
@@ -471,9 +498,16 @@ int tar_chunks_new(struct tar *t, const char *href, struct input **ret, struct e
         c->next = 1;
         c->href = strdup(href);
         c->in.name = strdup(href);
+        if (hooks)
+                c->hooks = *hooks;
         if (!c->href || !c->in.name) {
                 input_free(&c->in);
                 return -ENOMEM;
+        }
+        r = chunk_begin(c, t->name);
+        if (r < 0) {
+                input_free(&c->in);
+                return err_set(err, r, "'%s': cannot read its first chunk", href);
         }
         *ret = &c->in;
         return 0;

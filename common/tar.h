@@ -40,11 +40,23 @@ int tar_next(struct tar *t, struct tar_entry *ret, struct err *err);
  * the next tar_next(). Reading it advances the archive. */
 struct input *tar_member(struct tar *t);
 
+/* Lets a caller see each chunk of a chunked file on its own: manifests list the chunks, not
+ * the file. begin() may return an input that reads through the member (a digest), which is then
+ * read in its place; end() is called once that chunk's bytes have all been read. */
+struct tar_chunk_hooks {
+        int (*begin)(void *userdata, const char *name, struct input *member,
+                     struct input **ret_read);
+        int (*end)(void *userdata, const char *name, struct input *read);
+        void *userdata;
+};
+
 /* A file that the OVF splits with ovf:chunkSize into members href.000000000, href.000000001,
  * ... as one forward-only input. The current entry must be the first chunk. When the last chunk
  * ends, the member after it (if any) is kept for the caller's next tar_next(). A missing or
- * misordered chunk fails the read with -EBADMSG. Free it with input_free() before t. */
-int tar_chunks_new(struct tar *t, const char *href, struct input **ret, struct err *err);
+ * misordered chunk fails the read with -EBADMSG. hooks may be NULL. Free it with input_free()
+ * before t. */
+int tar_chunks_new(struct tar *t, const char *href, const struct tar_chunk_hooks *hooks,
+                   struct input **ret, struct err *err);
 
 /* Checks a member name from an archive: relative, no ".." component, no backslash, not empty. */
 int tar_check_name(const char *name, struct err *err);

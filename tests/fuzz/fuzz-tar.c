@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         if (n > 10 && strcmp(e.name + n - 10, ".000000000") == 0) {
                                 memcpy(href, e.name, n - 10);
                                 href[n - 10] = 0;
-                                if (tar_chunks_new(t, href, &c, &err) == 0) {
+                                if (tar_chunks_new(t, href, NULL, &c, &err) == 0) {
                                         while (input_read(c, buf, sizeof(buf)) > 0)
                                                 ;
                                         input_free(c);

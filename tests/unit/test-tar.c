@@ -500,7 +500,7 @@ static void test_chunked_disk_converts_as_one_file(void **state)
         assert_string_equal(e.name, "vm.ovf");
         assert_int_equal(tar_next(t, &e, &err), 1);
         assert_string_equal(e.name, "disk.vmdk.000000000");
-        assert_int_equal(tar_chunks_new(t, "disk.vmdk", &c, &err), 0);
+        assert_int_equal(tar_chunks_new(t, "disk.vmdk", NULL, &c, &err), 0);
         assert_int_equal(convert_vmdk_stream(c, dst, &o, NULL, &err), 0);
         assert_int_equal(input_read(c, content, 1), 0); /* all chunks consumed */
         assert_int_equal(tar_next(t, &e, &err), 1);
@@ -545,7 +545,7 @@ static void test_missing_chunk_fails_the_read(void **state)
         assert_int_equal(tar_new(in, &t), 0);
         assert_int_equal(tar_next(t, &e, &err), 1);
         assert_int_equal(tar_next(t, &e, &err), 1);
-        assert_int_equal(tar_chunks_new(t, "disk.vmdk", &c, &err), 0);
+        assert_int_equal(tar_chunks_new(t, "disk.vmdk", NULL, &c, &err), 0);
         while ((n = input_read(c, buf, sizeof(buf))) > 0)
                 ;
         assert_int_equal(n, -EBADMSG);
@@ -571,7 +571,7 @@ static void test_chunks_must_start_at_the_first(void **state)
         assert_int_equal(input_new_memory(b.p, b.len, "vm.ova", &in), 0);
         assert_int_equal(tar_new(in, &t), 0);
         assert_int_equal(tar_next(t, &e, &err), 1);
-        assert_int_equal(tar_chunks_new(t, "disk.vmdk", &c, &err), -EBADMSG);
+        assert_int_equal(tar_chunks_new(t, "disk.vmdk", NULL, &c, &err), -EBADMSG);
         assert_non_null(strstr(err.msg, "disk.vmdk.000000000"));
         tar_free(t);
         input_free(in);
