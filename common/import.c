@@ -307,8 +307,47 @@ static int convert_to(struct import *im, struct domain_disk *dd, struct input *i
 
 /* One file of the package, positioned at its first byte: hash it, unpack it, convert it into
  * every disk made from it (normally one). */
+/* Each chunk of a chunked file is hashed on its own, as the manifest lists them. */
+static int chunk_begin(void *userdata, const char *name, struct input *member,
+                       struct input **ret_read)
+{
+        struct import *im = userdata;
+        int r;
+
+        hashes_release(im->chunk_hashes);
+        *im->chunk_hashes = (struct hashes){ 0 };
+        r = hashes_wrap(im, member, name, im->chunk_hashes);
+        if (r < 0)
+                return r;
+        *ret_read = im->chunk_hashes->top;
+        return 0;
+}
+
+static int chunk_end(void *userdata, const char *name, struct input *read)
+{
+        struct import *im = userdata;
+        int r;
+
+        (void) read;
+        r = hashes_finish(im, im->chunk_hashes, name, &im->chunk_err);
+        hashes_release(im->chunk_hashes);
+        *im->chunk_hashes = (struct hashes){ 0 };
+        return r;
+}
+
+static int drain(struct input *in, struct err *err)
+{
+        uint8_t buf[65536];
+        ssize_t n;
+
+        while ((n = input_read(in, buf, sizeof(buf))) > 0)
+                ;
+        return n < 0 ? err_set(err, (int) n, "cannot read '%s': %s", in->name, strerror((int) -n))
+                     : 0;
+}
+
 static int import_file(struct import *im, const struct ovf_file *f, struct input *raw,
-                       const char *name, struct err *err)
+                       const char *name, bool chunked, struct err *err)
 {
         struct domain_disk *targets[8];
         size_t n = disks_of_file(im, f, targets, ELEMENTSOF(targets));
@@ -320,8 +359,9 @@ static int import_file(struct import *im, const struct ovf_file *f, struct input
         if (n > 1)
                 return err_set(err, -EOPNOTSUPP, "file '%s' backs %zu disks; one is supported",
                                f->href, n);
-        r = hashes_wrap(im, raw, name, &h);
-        if (r < 0)
+        if (chunked)
+                h.top = raw; /* the chunks hash themselves */
+        else if ((r = hashes_wrap(im, raw, name, &h)) < 0)
                 return r;
         in = h.top;
         if (f->gzip) {
@@ -335,6 +375,10 @@ static int import_file(struct import *im, const struct ovf_file *f, struct input
                 r = convert_to(im, targets[0], in, err);
                 if (r < 0)
                         return r;
+        }
+        if (chunked) {
+                r = drain(raw, err);
+                return r < 0 && im->chunk_err.msg[0] ? err_set(err, r, "%s", im->chunk_err.msg) : r;
         }
         return hashes_finish(im, &h, name, err);
 }
@@ -455,12 +499,19 @@ static int walk_ova_members(struct import *im, struct err *err)
                 f = file_for_member(&im->ovf, e.name, &chunk);
                 if (f && chunk) {
                         _cleanup_(input_freep) struct input *chunks = NULL;
-                        r = tar_chunks_new(im->tar, f->href, &chunks, err);
+                        _cleanup_(hashes_release) struct hashes ch = { 0 };
+                        const struct tar_chunk_hooks hooks = { .begin = chunk_begin,
+                                                               .end = chunk_end,
+                                                               .userdata = im };
+                        im->chunk_hashes = &ch;
+                        r = tar_chunks_new(im->tar, f->href, &hooks, &chunks, err);
                         if (r < 0)
                                 return r;
-                        r = import_file(im, f, chunks, f->href, err);
+                        r = import_file(im, f, chunks, f->href, true, err);
+                        if (r < 0 && im->chunk_err.msg[0])
+                                r = err_set(err, r, "%s", im->chunk_err.msg);
                 } else if (f) {
-                        r = import_file(im, f, tar_member(im->tar), e.name, err);
+                        r = import_file(im, f, tar_member(im->tar), e.name, false, err);
                 } else {
                         /* Not referenced by the OVF; still checked when the manifest lists it. */
                         _cleanup_(hashes_release) struct hashes h = { 0 };
@@ -518,7 +569,7 @@ static int walk_siblings(struct import *im, struct err *err)
                         }
                         r = convert_to(im, targets[0], TAKE_PTR(in), err);
                 } else {
-                        r = import_file(im, f, in, f->href, err);
+                        r = import_file(im, f, in, f->href, false, err);
                 }
                 if (r < 0)
                         return r;

@@ -52,6 +52,8 @@ struct import {
         char **created; /* files written, removed by import_rollback() */
         size_t n_created;
         const struct domain_disk *current; /* for progress */
+        struct hashes *chunk_hashes;       /* of the chunk being read */
+        struct err chunk_err;
 };
 
 /* True when name (a path or a URL) names an .ovf descriptor rather than an OVA. */

@@ -280,6 +280,9 @@ int input_read_full(struct input *in, void *buf, size_t len, struct err *err)
         uint64_t at = in->pos;
         ssize_t n = input_read(in, buf, len);
 
+        if (n == -EBADMSG) /* from a layer below: a tar, gzip or HTTP stream */
+                return err_set(err, (int) n, "'%s' is truncated or corrupt at offset %llu",
+                               in->name, (unsigned long long) at);
         if (n < 0)
                 return err_set(err, (int) n, "cannot read '%s' at offset %llu: %s", in->name,
                                (unsigned long long) at, strerror((int) -n));

@@ -109,6 +109,26 @@ int virt_pool_active(struct virt *v, const char *name, struct err *err)
         return r < 0 ? lv_err(err, -EIO, "cannot query the storage pool") : r;
 }
 
+int virt_check_network(struct virt *v, const char *name, struct err *err)
+{
+        virNetworkPtr n = virNetworkLookupByName(v->conn, name);
+        int r;
+
+        if (!n)
+                return err_set(err, -ENOENT,
+                               "libvirt has no network '%s': create it, or choose --bridge", name);
+        r = virNetworkIsActive(n);
+        virNetworkFree(n);
+        if (r < 0)
+                return lv_err(err, -EIO, "cannot query the network");
+        if (r == 0)
+                return err_set(err, -ENETDOWN,
+                               "libvirt network '%s' is not active: start it with 'virsh "
+                               "net-start %s', or choose --bridge",
+                               name, name);
+        return 0;
+}
+
 int virt_define(struct virt *v, const char *xml, struct err *err)
 {
         virDomainPtr d;

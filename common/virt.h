@@ -20,6 +20,9 @@ int virt_has_kvm(struct virt *v, struct err *err);
 /* 1 when the connection's host has a storage pool of that name that is active. */
 int virt_pool_active(struct virt *v, const char *name, struct err *err);
 
+/* 0 when guests can attach to libvirt network name now (it exists and is active). */
+int virt_check_network(struct virt *v, const char *name, struct err *err);
+
 /* Defines the domain; remembered for virt_rollback(). */
 int virt_define(struct virt *v, const char *xml, struct err *err);
 int virt_start(struct virt *v, const char *name, struct err *err);

@@ -226,8 +226,9 @@ int vmdk_stream_next(struct vmdk_stream *s, struct vmdk_grain *ret, struct err *
                         return 0;
                 n = input_read(s->in, s->buf, 12);
                 if (n < 0)
-                        return err_set(err, (int) n, "cannot read '%s' at offset %llu", s->in->name,
-                                       (unsigned long long) at);
+                        return err_set(err, (int) n, "cannot read '%s' at offset %llu: %s",
+                                       s->in->name, (unsigned long long) at,
+                                       n == -EBADMSG ? "truncated or corrupt" : strerror((int) -n));
                 if (n == 0) {
                         /* The end of a qemu-style stream; VMware's must end with EOS. */
                         if (s->h.gd_offset == VMDK_GD_AT_END)
