@@ -74,7 +74,7 @@ $(BUILD)/%.o: %.c
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/kvmforge-image: $(BUILD)/imagebuild/kvmforge-image.o $(LIB)
+$(BUILD)/kvmforge-image: $(BUILD)/imagebuild/kvmforge-image.o $(BUILD)/imagebuild/import-cmd.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)

@@ -11,13 +11,12 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cli.h"
 #include "convert.h"
 #include "image.h"
 #include "json.h"
 #include "log.h"
 #include "units.h"
-
-#define EXIT_USAGE 2
 
 static int arg_out_format = WRITER_FORMAT_QCOW2;
 static int arg_in_format = IMAGE_FORMAT_PROBE;
@@ -27,7 +26,7 @@ static bool arg_progress;
 static bool arg_json;
 static unsigned arg_threads;
 
-static volatile sig_atomic_t cancel_requested;
+volatile sig_atomic_t cancel_requested;
 
 static void help_main(void)
 {
@@ -36,7 +35,8 @@ static void help_main(void)
                "Commands:\n"
                "  convert [-O qcow2|raw] [-c] [--threads N] [-p] SRC DST\n"
                "                        convert SRC (format detected from its content) to DST\n"
-               "  info [--json] IMAGE   show format, sizes, extents and the parent chain\n\n"
+               "  info [--json] IMAGE   show format, sizes, extents and the parent chain\n"
+               "  import [OPTIONS] SRC  import an OVA or OVF (file or URL) as a libvirt guest\n\n"
                "Run 'kvmforge-image COMMAND --help' for a command's options.\n");
 }
 
@@ -69,7 +69,7 @@ static void help_info(void)
                "  -h, --help        show this help\n");
 }
 
-static int usage_error(const char *cmd, const char *fmt, const char *what)
+int usage_error(const char *cmd, const char *fmt, const char *what)
 {
         fprintf(stderr, "kvmforge-image: ");
         fprintf(stderr, fmt, what);
@@ -77,7 +77,7 @@ static int usage_error(const char *cmd, const char *fmt, const char *what)
         return -EINVAL;
 }
 
-static int parse_threads(const char *s)
+int parse_threads(const char *s, unsigned *ret)
 {
         char *end;
         long v;
@@ -86,7 +86,7 @@ static int parse_threads(const char *s)
         v = strtol(s, &end, 10);
         if (errno || *end || v < 1 || v > CONVERT_MAX_THREADS)
                 return -EINVAL;
-        arg_threads = (unsigned) v;
+        *ret = (unsigned) v;
         return 0;
 }
 
@@ -126,7 +126,7 @@ static int parse_convert(int argc, char **argv)
                         arg_compress = true;
                         break;
                 case 't':
-                        if (parse_threads(optarg) < 0)
+                        if (parse_threads(optarg, &arg_threads) < 0)
                                 return usage_error("convert", "bad thread count '%s' (1..16)",
                                                    optarg);
                         break;
@@ -160,17 +160,12 @@ static int parse_convert(int argc, char **argv)
         return 1;
 }
 
-struct progress {
-        struct timespec start, last;
-        bool drawn;
-};
-
 static double elapsed(const struct timespec *a, const struct timespec *b)
 {
         return (double) (b->tv_sec - a->tv_sec) + (double) (b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-static void draw_progress(void *userdata, uint64_t done, uint64_t total)
+void draw_progress(void *userdata, uint64_t done, uint64_t total)
 {
         struct progress *pr = userdata;
         struct timespec now;
@@ -187,7 +182,8 @@ static void draw_progress(void *userdata, uint64_t done, uint64_t total)
         memset(bar + fill, '.', 40 - fill);
         bar[40] = 0;
         secs = elapsed(&pr->start, &now);
-        fprintf(stderr, "\r%3u%% [%s] %s / %s", (unsigned) (frac * 100), bar,
+        fprintf(stderr, "\r%s%s%3u%% [%s] %s / %s", pr->label ? pr->label : "",
+                pr->label ? " " : "", (unsigned) (frac * 100), bar,
                 units_format_bytes(done, a, sizeof(a)), units_format_bytes(total, b, sizeof(b)));
         if (secs > 0.5)
                 fprintf(stderr, " %s/s",
@@ -200,6 +196,13 @@ static void on_signal(int sig)
 {
         cancel_requested = 1;
         signal(sig, SIG_DFL); /* a second signal ends the program at once */
+}
+
+void catch_signals(void)
+{
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
 }
 
 static int run_convert(const char *src_path, const char *dst)
@@ -230,9 +233,7 @@ static int run_convert(const char *src_path, const char *dst)
                 o.progress = draw_progress;
                 o.userdata = &pr;
         }
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGHUP, on_signal);
+        catch_signals();
 
         r = convert_image(img, dst, &o, NULL, &err);
         if (pr.drawn)
@@ -401,6 +402,12 @@ int main(int argc, char **argv)
                         return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
                 return run_convert(argv[optind], argv[optind + 1]) < 0 ? EXIT_FAILURE
                                                                        : EXIT_SUCCESS;
+        }
+        if (!strcmp(cmd, "import")) {
+                r = import_parse(argc, argv);
+                if (r <= 0)
+                        return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
+                return import_main(argv[optind]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         }
         if (!strcmp(cmd, "info")) {
                 r = parse_info(argc, argv);
