@@ -617,9 +617,15 @@ static void write_devices(struct xw *x, const struct domain *d)
                 empty(x, "model", "type", n->model);
                 end(x);
         }
-        /* A serial console, so a headless admin (virsh console) sees the boot. */
+        /* A serial console, so a headless admin (virsh console) sees the boot, and a log of
+         * it on the host: the first boot after an import is when a guest fails to find its
+         * disks, and that should be readable afterwards. */
         start(x, "serial");
         attr(x, "type", "pty");
+        start(x, "log");
+        attr(x, "file", DOMAIN_LOG_DIR "/%s-serial0.log", d->name);
+        attr(x, "append", "on");
+        end(x);
         start(x, "target");
         attr(x, "type", "isa-serial");
         attr(x, "port", "0");

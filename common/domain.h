@@ -13,6 +13,7 @@
 #include "ovf.h"
 
 #define DOMAIN_MAX_NAME 64
+#define DOMAIN_LOG_DIR  "/var/log/libvirt/qemu" /* where the serial console is logged */
 
 enum domain_bus {
         DOMAIN_BUS_SATA,

@@ -80,6 +80,7 @@ static void test_esxi_efi_vm_maps_to_sata_and_e1000e(void **state)
         assert_non_null(strstr(xml, "<source network=\"default\"/>"));
         assert_non_null(strstr(xml, "<model type=\"e1000e\"/>"));
         assert_non_null(strstr(xml, "<serial type=\"pty\">"));
+        assert_non_null(strstr(xml, "<log file=\"/var/log/libvirt/qemu/web01-serial0.log\""));
         assert_non_null(strstr(xml, "type=\"vnc\""));
         assert_non_null(strstr(xml, "libosinfo:os id=\"http://debian.org/debian/11\""));
         assert_null(strstr(xml, "host-model")); /* no KVM: QEMU's default CPU */
