@@ -27,7 +27,9 @@ endif
 # Debian packages: to build, to test, to fuzz.
 DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev \
              libcurl4-openssl-dev libvirt-dev
-DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time
+DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
+             libvirt-daemon-system libvirt-clients qemu-system-x86 \
+             syslinux syslinux-common mtools dosfstools cpio
 DEB_FUZZ  := clang libclang-rt-14-dev
 
 LIB_SRC  := $(wildcard common/*.c)
