@@ -271,6 +271,33 @@ static int add_created(struct import *im, const char *path)
         return 0;
 }
 
+/* With a pool, a disk is written to a private spool directory and handed to the store
+ * callback, which uploads it; the spool is emptied as soon as each upload ends. */
+static int spool_path(struct import *im, const struct domain_disk *dd, char **ret, struct err *err)
+{
+        if (!im->opt.store)
+                return err_set(err, -EOPNOTSUPP, "disk '%s': no destination", dd->ovf_disk_id);
+        if (!im->spool) {
+                char tmpl[] = "/var/tmp/kvmforge-import-XXXXXX";
+                if (!mkdtemp(tmpl))
+                        return err_set(err, -errno,
+                                       "cannot create a spool directory in /var/tmp: %s",
+                                       strerror(errno));
+                if (!(im->spool = strdup(tmpl))) {
+                        (void) rmdir(tmpl);
+                        return -ENOMEM;
+                }
+        }
+        return asprintf(ret, "%s/%s", im->spool, dd->volume) < 0 ? -ENOMEM : 0;
+}
+
+static int store(struct import *im, const struct domain_disk *dd, const char *file, struct err *err)
+{
+        int r = im->opt.store(im->opt.store_userdata, dd, file, err);
+        (void) unlink(file);
+        return r;
+}
+
 /* Converts in into dd's file. A seekable input (a local file) is read as an image of any
  * format and taken over; any other is walked front to back as a streamOptimized VMDK. */
 static int convert_to(struct import *im, struct domain_disk *dd, struct input *in, struct err *err)
@@ -279,8 +306,18 @@ static int convert_to(struct import *im, struct domain_disk *dd, struct input *i
         struct convert_stats st;
         int r;
 
-        if (!dd->path)
-                return err_set(err, -EOPNOTSUPP, "disk '%s': no destination", dd->ovf_disk_id);
+        _cleanup_free_ char *spooled = NULL;
+        const char *path = dd->path;
+
+        if (!path) {
+                r = spool_path(im, dd, &spooled, err);
+                if (r < 0) {
+                        if (input_seekable(in))
+                                input_free(in);
+                        return r;
+                }
+                path = spooled;
+        }
         co.out = (struct writer_options){ .format = WRITER_FORMAT_QCOW2 };
         co.max_size = dd->capacity;
         co.progress = progress_cb;
@@ -291,9 +328,9 @@ static int convert_to(struct import *im, struct domain_disk *dd, struct input *i
                 r = image_open(in, IMAGE_FORMAT_PROBE, &img, err);
                 if (r < 0)
                         return r;
-                r = convert_image(img, dd->path, &co, &st, err);
+                r = convert_image(img, path, &co, &st, err);
         } else {
-                r = convert_vmdk_stream(in, dd->path, &co, &st, err);
+                r = convert_vmdk_stream(in, path, &co, &st, err);
                 if (r == -EMEDIUMTYPE)
                         r = err_prefix(err, r,
                                        "'%s' is read as it streams by, so it must be a "
@@ -302,7 +339,7 @@ static int convert_to(struct import *im, struct domain_disk *dd, struct input *i
         }
         if (r < 0)
                 return r;
-        return add_created(im, dd->path);
+        return spooled ? store(im, dd, spooled, err) : add_created(im, path);
 }
 
 /* One file of the package, positioned at its first byte: hash it, unpack it, convert it into
@@ -392,15 +429,24 @@ static int make_blank_disks(struct import *im, struct err *err)
                         _cleanup_(writer_freep) struct writer *w = NULL;
                         int r;
 
-                        if (!dd->blank || !dd->path)
+                        _cleanup_free_ char *spooled = NULL;
+                        const char *path = dd->path;
+
+                        if (!dd->blank)
                                 continue;
-                        r = writer_open(dd->path, dd->capacity, &wo, &w, err);
+                        if (!path) {
+                                if ((r = spool_path(im, dd, &spooled, err)) < 0)
+                                        return r;
+                                path = spooled;
+                        }
+                        r = writer_open(path, dd->capacity, &wo, &w, err);
                         if (r < 0)
                                 return r;
                         r = writer_commit(w, err);
                         if (r < 0)
                                 return r;
-                        if ((r = add_created(im, dd->path)) < 0)
+                        r = spooled ? store(im, dd, spooled, err) : add_created(im, path);
+                        if (r < 0)
                                 return r;
                 }
         return 0;
@@ -779,6 +825,11 @@ struct import *import_free(struct import *im)
         for (size_t i = 0; i < im->n_created; i++)
                 free(im->created[i]);
         free(im->created);
+        if (im->spool) {
+                /* A failed conversion has already removed its temporary file. */
+                (void) rmdir(im->spool);
+                free(im->spool);
+        }
         manifest_release(&im->manifest);
         ovf_release(&im->ovf);
         tar_free(im->tar);

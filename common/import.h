@@ -27,6 +27,11 @@ struct import_options {
         /* Called as each disk is converted (userdata is convert.userdata). */
         void (*disk_progress)(void *userdata, const struct domain_disk *disk, uint64_t done,
                               uint64_t total);
+        /* With domain.pool: called with each finished disk, a qcow2 image in a private spool
+         * directory, to store it in the pool; the image is deleted after the call. */
+        int (*store)(void *userdata, const struct domain_disk *disk, const char *file,
+                     struct err *err);
+        void *store_userdata;
 };
 
 struct import {
@@ -49,6 +54,7 @@ struct import {
         struct manifest manifest;
         struct import_seen *seen;
         size_t n_seen;
+        char *spool;    /* with a pool: where disks wait for their upload */
         char **created; /* files written, removed by import_rollback() */
         size_t n_created;
         const struct domain_disk *current; /* for progress */

@@ -23,10 +23,21 @@ int virt_pool_active(struct virt *v, const char *name, struct err *err);
 /* 0 when guests can attach to libvirt network name now (it exists and is active). */
 int virt_check_network(struct virt *v, const char *name, struct err *err);
 
+/* 0 when pool exists, is active and keeps its volumes as files (dir, fs, netfs): the ones a
+ * qcow2 image can be uploaded into as it is. */
+int virt_check_pool(struct virt *v, const char *pool, struct err *err);
+/* 1 when pool has a volume of that name, 0 when not. */
+int virt_volume_exists(struct virt *v, const char *pool, const char *name, struct err *err);
+/* Creates volume name in pool and uploads file (a qcow2 image) into it through a libvirt
+ * stream, holes skipped; remembered for virt_rollback(). */
+int virt_upload(struct virt *v, const char *pool, const char *name, const char *file,
+                struct err *err);
+
 /* Defines the domain; remembered for virt_rollback(). */
 int virt_define(struct virt *v, const char *xml, struct err *err);
 int virt_start(struct virt *v, const char *name, struct err *err);
-/* Destroys and undefines (NVRAM included) every domain this connection defined. */
+/* Destroys and undefines (NVRAM included) every domain this connection defined, and deletes
+ * every volume it uploaded. */
 void virt_rollback(struct virt *v);
 
 static inline void virt_freep(struct virt **v)

@@ -51,6 +51,7 @@ void import_help(void)
                "      --print-xml        also print the libvirt domain XML\n"
                "      --json             print the plan as JSON\n"
                "      --dest=DIR         write the qcow2 disks here (default " DEFAULT_DEST ")\n"
+               "      --pool=NAME        or upload them into this libvirt storage pool\n"
                "      --connect=URI      libvirt URI (default qemu:///system)\n"
                "      --name=NAME        name of the guest (one VM only)\n"
                "      --bridge=BR        attach the NICs to bridge BR ...\n"
@@ -181,10 +182,6 @@ int import_parse(int argc, char **argv)
                 return usage_error("import", "%s", "--dest and --pool exclude each other");
         if (arg_bridge && arg_network)
                 return usage_error("import", "%s", "--bridge and --network exclude each other");
-        if (arg_pool)
-                return usage_error("import", "%s",
-                                   "--pool is not supported yet; use --dest with the pool's "
-                                   "directory");
         return 1;
 }
 
@@ -375,6 +372,13 @@ static void on_disk_progress(void *userdata, const struct domain_disk *disk, uin
         draw_progress(&p->bar, done, total);
 }
 
+static int store_volume(void *userdata, const struct domain_disk *disk, const char *file,
+                        struct err *err)
+{
+        int r = virt_upload(userdata, arg_pool, disk->volume, file, err);
+        return r < 0 ? err_prefix(err, r, "pool '%s', volume '%s': ", arg_pool, disk->volume) : 0;
+}
+
 static int open_source(const char *src, struct input **ret, struct err *err)
 {
         if (http_is_url(src)) {
@@ -416,7 +420,10 @@ int import_main(const char *arg_src)
                 .deployment = arg_deployment,
                 .no_verify = arg_no_verify,
                 .domain = { .name = arg_name,
-                            .dest = arg_dest ? arg_dest : DEFAULT_DEST,
+                            .dest = arg_pool   ? NULL
+                                    : arg_dest ? arg_dest
+                                               : DEFAULT_DEST,
+                            .pool = arg_pool,
                             .bridge = arg_bridge,
                             .network = arg_network,
                             .virtio = arg_virtio,
@@ -448,8 +455,12 @@ int import_main(const char *arg_src)
                         r = virt_check_network(v, arg_network ? arg_network : "default", &err);
                 else if (!arg_connect)
                         r = check_bridge(opt.domain.bridge, &err);
+                if (r >= 0 && arg_pool)
+                        r = virt_check_pool(v, arg_pool, &err);
                 if (r < 0)
                         return log_error_errno(r, "cannot import '%s': %s", src, err.msg);
+                opt.store = store_volume;
+                opt.store_userdata = v;
         }
         if (arg_progress && isatty(STDERR_FILENO)) {
                 opt.disk_progress = on_disk_progress;
@@ -472,6 +483,18 @@ int import_main(const char *arg_src)
                                                "cannot import '%s': a guest named '%s' exists "
                                                "already; choose another with --name",
                                                src, im->domains[i].name);
+                for (size_t k = 0; arg_pool && k < im->domains[i].n_disks; k++) {
+                        const char *vol = im->domains[i].disks[k].volume;
+                        r = virt_volume_exists(v, arg_pool, vol, &err);
+                        if (r < 0)
+                                return log_error_errno(r, "cannot import '%s': %s", src, err.msg);
+                        if (r > 0)
+                                return log_error_errno(EEXIST,
+                                                       "cannot import '%s': pool '%s' has a "
+                                                       "volume '%s' already; choose another "
+                                                       "--name",
+                                                       src, arg_pool, vol);
+                }
         }
         xmls = calloc(im->n_domains, sizeof(char *));
         if (!xmls)
@@ -498,12 +521,14 @@ int import_main(const char *arg_src)
         if (dp.bar.drawn)
                 fputc('\n', stderr);
         if (r == -ECANCELED && cancel_requested) {
+                virt_rollback(v);
                 log_error_errno(r, "importing '%s' was interrupted; nothing was kept", src);
                 goto out;
         }
         if (r < 0) {
                 /* A download that failed says why better than the reader that saw it end. */
                 const char *why = http_input_error(im->in);
+                virt_rollback(v);
                 log_error_errno(r, "cannot import '%s': %s", src, why[0] ? why : err.msg);
                 goto out;
         }

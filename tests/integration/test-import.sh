@@ -278,3 +278,64 @@ else
         not_ok "--start starts the defined guest (TCG, q35)"
 fi
 clean "$PREFIX-u"
+
+# ---- into a libvirt storage pool, through the volume API and a stream ----
+POOL=kvmforge-pool-$$
+POOLDIR=$TEST_TMPDIR/pool
+mkdir -p "$POOLDIR"
+libvirt_share_dir "$POOLDIR"
+virsh_q pool-define-as "$POOL" dir --target "$POOLDIR" >/dev/null
+virsh_q pool-start "$POOL" >/dev/null
+at_exit "virsh -q -c $LIBVIRT_URI pool-destroy $POOL >/dev/null; virsh -q -c $LIBVIRT_URI pool-undefine $POOL >/dev/null"
+pool_clean() { # name
+        libvirt_remove_domain "$1"
+        virsh_q vol-delete --pool "$POOL" "$1-disk1.qcow2" >/dev/null 2>&1 || true
+        virsh_q vol-delete --pool "$POOL" "$1-disk2.qcow2" >/dev/null 2>&1 || true
+}
+
+name=$PREFIX-v
+if "$KVMFORGE" import --pool "$POOL" --bridge "$BRIDGE" --name "$name" "$P/nomf.ova" \
+        >/dev/null 2>"$TEST_TMPDIR/err" &&
+        virsh_q dumpxml "$name" | grep -q "<source pool='$POOL' volume='$name-disk1.qcow2'" &&
+        qemu-img compare -q "$POOLDIR/$name-disk1.qcow2" "$RAW" &&
+        qemu-img compare -q "$POOLDIR/$name-disk2.qcow2" "$RAW2" &&
+        [[ -z $(find /var/tmp -maxdepth 1 -name 'kvmforge-import-*' -newer "$P/nomf.ova") ]]; then
+        ok "--pool uploads the disks as volumes and the guest uses them"
+else
+        note "$(cat "$TEST_TMPDIR/err")"
+        not_ok "--pool uploads the disks as volumes and the guest uses them"
+fi
+
+# The same name again: the pool's volume exists (the domain too; remove it to test the volume).
+libvirt_remove_domain "$name"
+rc=0
+"$KVMFORGE" import --pool "$POOL" --bridge "$BRIDGE" --name "$name" "$P/nomf.ova" \
+        >/dev/null 2>"$TEST_TMPDIR/err" || rc=$?
+if [[ $rc -eq 1 ]] && grep -q "has a volume '$name-disk1.qcow2' already" "$TEST_TMPDIR/err" &&
+        qemu-img compare -q "$POOLDIR/$name-disk1.qcow2" "$RAW"; then
+        ok "--pool never replaces an existing volume"
+else
+        note "$(cat "$TEST_TMPDIR/err")"
+        not_ok "--pool never replaces an existing volume"
+fi
+pool_clean "$name"
+
+# A failure after the first disk was uploaded removes that volume again.
+mkdir -p "$P/badmf2"
+OVA_MANIFEST=first make_ova "$P/two.ova" web01 "$RAW" "$RAW2"
+tar -C "$P/badmf2" -xf "$P/two.ova"
+sed -i "s/\(web01-disk2.vmdk)= \).*/\1$ZEROS/" "$P/badmf2/web01.mf"
+tar -C "$P/badmf2" --format=ustar -cf "$P/badmf2.ova" web01.ovf web01.mf web01-disk1.vmdk web01-disk2.vmdk
+name=$PREFIX-w
+rc=0
+"$KVMFORGE" import --pool "$POOL" --bridge "$BRIDGE" --name "$name" "$P/badmf2.ova" \
+        >/dev/null 2>"$TEST_TMPDIR/err" || rc=$?
+if [[ $rc -eq 1 ]] && grep -q "web01-disk2.vmdk' does not match" "$TEST_TMPDIR/err" &&
+        [[ -z $(virsh_q vol-list "$POOL" | grep "$name") && -z $(ls -A "$POOLDIR") ]] &&
+        ! virsh_q domstate "$name" >/dev/null 2>&1; then
+        ok "--pool: a failure on the second disk deletes the first volume"
+else
+        note "$(cat "$TEST_TMPDIR/err"); left: $(ls -A "$POOLDIR")"
+        not_ok "--pool: a failure on the second disk deletes the first volume"
+fi
+pool_clean "$name"
