@@ -433,7 +433,7 @@ int import_main(const char *arg_src)
         struct err err = { { 0 } };
         struct input *in = NULL;
         char **xmls = NULL;
-        size_t n_xmls = 0;
+        size_t n_xmls = 0, notes_shown = 0;
         int r;
 
         http_redact_url(arg_src, src, sizeof(src));
@@ -513,6 +513,7 @@ int import_main(const char *arg_src)
                 for (size_t i = 0; i < n_xmls; i++)
                         printf("\n%s", xmls[i]);
         fflush(stdout);
+        notes_shown = im->n_notes;
         if (arg_dry_run)
                 goto out;
 
@@ -547,6 +548,9 @@ int import_main(const char *arg_src)
         }
         if (arg_json)
                 plan_json(im, NULL);
+        else /* what the walk found after the plan was shown */
+                for (size_t i = notes_shown; i < im->n_notes; i++)
+                        printf("note: %s\n", im->notes[i]);
         for (size_t i = 0; i < im->n_domains; i++)
                 fprintf(arg_json ? stderr : stdout, "\nimported '%s'%s; manifest %s\n",
                         im->domains[i].name, arg_start ? " and started it" : "",

@@ -132,6 +132,14 @@ cp "$P/mac/._web01.ovf" "$P/mac/._web01-disk1.vmdk"
 tar -C "$P/mac" --format=ustar -cf "$P/mac.ova" ._web01.ovf web01.ovf web01.mf ._web01-disk1.vmdk web01-disk1.vmdk
 import_ok "Mac OS AppleDouble members are skipped" "$P/mac.ova" "$PREFIX-h" "$RAW"
 
+# A signing certificate is reported, never trusted.
+printf 'SHA256(web01.mf)= %s\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' "$(printf '0%.0s' {1..64})" >"$P/mac/web01.cert"
+tar -C "$P/mac" --format=ustar -cf "$P/cert.ova" web01.ovf web01.mf web01.cert web01-disk1.vmdk
+import_ok "an OVA with a .cert" "$P/cert.ova" "$PREFIX-c2" "$RAW"
+grep -q "'web01.cert' is a signing certificate: reported, not checked" "$TEST_TMPDIR/out" &&
+        ok "the certificate is reported as not checked" ||
+        not_ok "the certificate is reported as not checked"
+
 # ---- broken and hostile packages ----
 # A manifest whose digest for the disk is wrong.
 mkdir -p "$P/badmf"
