@@ -13,6 +13,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "cleanup.h"
+#include "strv.h"
 
 DEFINE_CLEANUP_FUNC(DIR *, closedir, NULL)
 
@@ -20,37 +21,16 @@ DEFINE_CLEANUP_FUNC(DIR *, closedir, NULL)
 #define NS_LIBOSINFO     "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 #define NS_KVMFORGE      "https://kvmforge.org/xmlns/import/1"
 
-static void *grow(void *arrayp, size_t *n, size_t size)
-{
-        void **a = arrayp;
-        void *p = reallocarray(*a, *n + 1, size);
-
-        if (!p)
-                return NULL;
-        *a = p;
-        p = (char *) p + *n * size;
-        memset(p, 0, size);
-        (*n)++;
-        return p;
-}
-
 static int warn(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int warn(struct domain *d, const char *fmt, ...)
 {
-        char **slot = grow(&d->warnings, &d->n_warnings, sizeof(char *));
         va_list ap;
         int r;
 
-        if (!slot)
-                return -ENOMEM;
         va_start(ap, fmt);
-        r = vasprintf(slot, fmt, ap);
+        r = strv_vaddf(&d->warnings, &d->n_warnings, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                d->n_warnings--;
-                return -ENOMEM;
-        }
-        return 0;
+        return r;
 }
 
 static int dup_or_null(const char *s, char **ret)
@@ -415,9 +395,7 @@ void domain_release(struct domain *d)
                 free(d->nics[i].ovf_network);
         }
         free(d->nics);
-        for (size_t i = 0; i < d->n_warnings; i++)
-                free(d->warnings[i]);
-        free(d->warnings);
+        strv_free(&d->warnings, &d->n_warnings);
         free(d->name);
         free(d->ovf_id);
         free(d->os_type);

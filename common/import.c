@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "gzip.h"
+#include "strv.h"
 #include "tar.h"
 #include "writer.h"
 
@@ -24,20 +25,13 @@ struct import_seen {
 static int note(struct import *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int note(struct import *im, const char *fmt, ...)
 {
-        char **a = reallocarray(im->notes, im->n_notes + 1, sizeof(char *));
         va_list ap;
         int r;
 
-        if (!a)
-                return -ENOMEM;
-        im->notes = a;
         va_start(ap, fmt);
-        r = vasprintf(&a[im->n_notes], fmt, ap);
+        r = strv_vaddf(&im->notes, &im->n_notes, fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        im->n_notes++;
-        return 0;
+        return r;
 }
 
 static bool has_suffix(const char *s, size_t len, const char *suffix)
@@ -816,9 +810,7 @@ struct import *import_free(struct import *im)
         for (size_t i = 0; i < im->n_domains; i++)
                 domain_release(&im->domains[i]);
         free(im->domains);
-        for (size_t i = 0; i < im->n_notes; i++)
-                free(im->notes[i]);
-        free(im->notes);
+        strv_free(&im->notes, &im->n_notes);
         for (size_t i = 0; i < im->n_seen; i++)
                 free(im->seen[i].name);
         free(im->seen);

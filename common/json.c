@@ -115,3 +115,11 @@ void json_null(struct json *j, const char *key)
         prefix(j, key);
         fputs("null", j->f);
 }
+
+void json_string_or_null(struct json *j, const char *key, const char *value)
+{
+        if (value)
+                json_string(j, key, value);
+        else
+                json_null(j, key);
+}

@@ -21,3 +21,5 @@ void json_string(struct json *j, const char *key, const char *value);
 void json_u64(struct json *j, const char *key, uint64_t value);
 void json_bool(struct json *j, const char *key, bool value);
 void json_null(struct json *j, const char *key);
+/* A string, or null when value is NULL. */
+void json_string_or_null(struct json *j, const char *key, const char *value);

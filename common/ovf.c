@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "image.h"
+#include "strv.h"
 
 #define NS_OVF1 "http://schemas.dmtf.org/ovf/envelope/1"
 #define NS_OVF2 "http://schemas.dmtf.org/ovf/envelope/2"
@@ -177,9 +178,7 @@ static void vm_release(struct ovf_vm *vm)
                 free(vm->nics[i].mac);
         }
         free(vm->nics);
-        for (size_t i = 0; i < vm->n_warnings; i++)
-                free(vm->warnings[i]);
-        free(vm->warnings);
+        strv_free(&vm->warnings, &vm->n_warnings);
 }
 
 void ovf_release(struct ovf *o)
@@ -223,37 +222,16 @@ const struct ovf_file *ovf_find_file(const struct ovf *o, const char *id)
         return NULL;
 }
 
-/* Grows an array by one zeroed element; returns it or NULL. */
-static void *grow(void *arrayp, size_t *n, size_t size)
-{
-        void **a = arrayp;
-        uint8_t *p = realloc(*a, (*n + 1) * size);
-
-        if (!p)
-                return NULL;
-        *a = p;
-        memset(p + *n * size, 0, size);
-        return p + (*n)++ * size;
-}
-
 static int warn(struct ovf_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int warn(struct ovf_vm *vm, const char *fmt, ...)
 {
-        char **slot = grow(&vm->warnings, &vm->n_warnings, sizeof(char *));
         va_list ap;
         int r;
 
-        if (!slot)
-                return -ENOMEM;
         va_start(ap, fmt);
-        r = vasprintf(slot, fmt, ap);
+        r = strv_vaddf(&vm->warnings, &vm->n_warnings, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                *slot = NULL;
-                vm->n_warnings--;
-                return -ENOMEM;
-        }
-        return 0;
+        return r;
 }
 
 /* ---- sections ---- */
@@ -266,7 +244,7 @@ static int parse_references(struct ovf *o, const xmlNode *sec, struct err *err)
 
                 if (!is_ovf(f, "File"))
                         continue;
-                file = grow(&o->files, &o->n_files, sizeof(*file));
+                file = array_grow(&o->files, &o->n_files, sizeof(*file));
                 if (!file)
                         return -ENOMEM;
                 file->id = ovf_attr(f, "id");
@@ -302,7 +280,7 @@ static int parse_disks(struct ovf *o, const xmlNode *sec, struct err *err)
 
                 if (!is_ovf(d, "Disk"))
                         continue;
-                disk = grow(&o->disks, &o->n_disks, sizeof(*disk));
+                disk = array_grow(&o->disks, &o->n_disks, sizeof(*disk));
                 if (!disk)
                         return -ENOMEM;
                 disk->id = ovf_attr(d, "diskId");
@@ -456,7 +434,8 @@ static int parse_hardware(struct ovf_vm *vm, const xmlNode *hw, const char *conf
                         case 20:
                                 break;
                         case 10: {
-                                struct ovf_nic *nic = grow(&vm->nics, &vm->n_nics, sizeof(*nic));
+                                struct ovf_nic *nic =
+                                        array_grow(&vm->nics, &vm->n_nics, sizeof(*nic));
                                 if (!nic) {
                                         r = -ENOMEM;
                                         break;
@@ -494,7 +473,7 @@ static int parse_hardware(struct ovf_vm *vm, const xmlNode *hw, const char *conf
                                                 name ? name : "?", host);
                                         break;
                                 }
-                                d = grow(&vm->disks, &vm->n_disks, sizeof(*d));
+                                d = array_grow(&vm->disks, &vm->n_disks, sizeof(*d));
                                 if (!d || !(d->disk_id = strdup(id))) {
                                         r = -ENOMEM;
                                         break;
@@ -556,7 +535,7 @@ static bool vbox_efi(const xmlNode *n, unsigned depth)
 
 static int parse_system(struct ovf *o, const xmlNode *vs, struct err *err)
 {
-        struct ovf_vm *vm = grow(&o->vms, &o->n_vms, sizeof(*vm));
+        struct ovf_vm *vm = array_grow(&o->vms, &o->n_vms, sizeof(*vm));
         int r;
 
         if (!vm)

@@ -266,10 +266,7 @@ static void plan_json(const struct import *im, char **xmls)
         json_string(&j, "source", im->source);
         json_string(&j, "kind", im->ova ? "ova" : "ovf");
         json_u64(&j, "ovf_version", im->ovf.version);
-        if (im->ovf.deployment)
-                json_string(&j, "deployment", im->ovf.deployment);
-        else
-                json_null(&j, "deployment");
+        json_string_or_null(&j, "deployment", im->ovf.deployment);
         json_begin_array(&j, "vms");
         for (size_t i = 0; i < im->n_domains; i++) {
                 const struct domain *d = &im->domains[i];
@@ -283,24 +280,15 @@ static void plan_json(const struct import *im, char **xmls)
                 json_u64(&j, "sockets", d->sockets);
                 json_u64(&j, "cores", d->cores);
                 json_u64(&j, "memory", d->memory);
-                if (d->os_type)
-                        json_string(&j, "os_type", d->os_type);
-                else
-                        json_null(&j, "os_type");
-                if (d->osinfo)
-                        json_string(&j, "osinfo", d->osinfo);
-                else
-                        json_null(&j, "osinfo");
+                json_string_or_null(&j, "os_type", d->os_type);
+                json_string_or_null(&j, "osinfo", d->osinfo);
                 json_begin_array(&j, "disks");
                 for (size_t k = 0; k < d->n_disks; k++) {
                         const struct domain_disk *dd = &d->disks[k];
                         const char *f = disk_file(im, dd);
                         json_begin_object(&j, NULL);
                         json_string(&j, "ovf_disk_id", dd->ovf_disk_id);
-                        if (f)
-                                json_string(&j, "file", f);
-                        else
-                                json_null(&j, "file");
+                        json_string_or_null(&j, "file", f);
                         json_u64(&j, "capacity", dd->capacity);
                         json_string(&j, "ovf_bus", bus_label(dd->ovf_bus));
                         json_string(&j, "bus", dd->bus == DOMAIN_BUS_VIRTIO ? "virtio" : "sata");
@@ -314,19 +302,10 @@ static void plan_json(const struct import *im, char **xmls)
                 for (size_t k = 0; k < d->n_nics; k++) {
                         const struct domain_nic *n = &d->nics[k];
                         json_begin_object(&j, NULL);
-                        if (n->ovf_model)
-                                json_string(&j, "ovf_model", n->ovf_model);
-                        else
-                                json_null(&j, "ovf_model");
-                        if (n->ovf_network)
-                                json_string(&j, "ovf_network", n->ovf_network);
-                        else
-                                json_null(&j, "ovf_network");
+                        json_string_or_null(&j, "ovf_model", n->ovf_model);
+                        json_string_or_null(&j, "ovf_network", n->ovf_network);
                         json_string(&j, "model", n->model);
-                        if (n->mac)
-                                json_string(&j, "mac", n->mac);
-                        else
-                                json_null(&j, "mac");
+                        json_string_or_null(&j, "mac", n->mac);
                         json_string(&j, d->net == DOMAIN_NET_BRIDGE ? "bridge" : "network",
                                     d->net_source);
                         json_end_object(&j);
