@@ -287,6 +287,21 @@ else
 fi
 clean "$PREFIX-u"
 
+# An EFI guest: OVMF picked by libvirt, a fresh NVRAM from its template, and it starts.
+OVA_FIRMWARE=efi make_ova "$P/efi.ova" web01 "$RAW"
+name=$PREFIX-x
+if "$KVMFORGE" import --dest "$DEST" --bridge "$BRIDGE" --name "$name" --start "$P/efi.ova" \
+        >/dev/null 2>"$TEST_TMPDIR/err" && virsh_q dumpxml "$name" >"$TEST_TMPDIR/efi.xml" &&
+        grep -q "<loader readonly='yes' type='pflash'>.*OVMF" "$TEST_TMPDIR/efi.xml" &&
+        grep -q "<nvram template=.*/var/lib/libvirt/qemu/nvram/${name}_VARS.fd" "$TEST_TMPDIR/efi.xml" &&
+        [[ $(virsh_q domstate "$name") == running ]]; then
+        ok "an EFI guest gets OVMF with a fresh NVRAM and starts"
+else
+        note "$(cat "$TEST_TMPDIR/err")"
+        not_ok "an EFI guest gets OVMF with a fresh NVRAM and starts"
+fi
+clean "$name"
+
 # ---- into a libvirt storage pool, through the volume API and a stream ----
 POOL=kvmforge-pool-$$
 POOLDIR=$TEST_TMPDIR/pool
