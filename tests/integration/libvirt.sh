@@ -142,7 +142,8 @@ libvirt_remove_domain() {
         virsh_q undefine --nvram "$name" >/dev/null 2>&1 ||
                 virsh_q undefine "$name" >/dev/null 2>&1 || true
         # QEMU's own log (command line, errors), kept by virtlogd; it would pile up.
-        rm -f "/var/log/libvirt/qemu/$name.log" "/var/log/libvirt/qemu/$name.log".[0-9]*
+        rm -f "/var/log/libvirt/qemu/$name.log" "/var/log/libvirt/qemu/$name.log".[0-9]* \
+                "/var/log/libvirt/qemu/$name-serial0.log" # kvmforge's import logs serial 0 there
 }
 
 # libvirt_wait_shutoff NAME SECONDS: waits until NAME is "shut off"; fails after SECONDS.
