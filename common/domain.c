@@ -252,8 +252,9 @@ static int map_disks(struct domain *d, const struct ovf *o, const struct ovf_vm 
                         (void) snprintf(dd->target, sizeof(dd->target), "vd%c", 'a' + n_virtio++);
                 else
                         (void) snprintf(dd->target, sizeof(dd->target), "sd%c", 'a' + n_sata++);
+                /* IDE too: a guest that booted from PIIX IDE may have no AHCI driver. */
                 if (dd->bus == DOMAIN_BUS_SATA && dd->ovf_bus != OVF_BUS_SATA &&
-                    dd->ovf_bus != OVF_BUS_IDE && !moved[dd->ovf_bus]) {
+                    !moved[dd->ovf_bus]) {
                         moved[dd->ovf_bus] = true;
                         r = warn(d,
                                  "disks on the %s controller become SATA disks: a guest without "
@@ -295,10 +296,11 @@ static int map_nics(struct domain *d, const struct ovf_vm *vm, const struct doma
                 dn->model = opt->virtio ? "virtio" : "e1000e";
                 if (!warned_model && (!on->model || strcasecmp(on->model, dn->model) != 0)) {
                         warned_model = true;
-                        r = warn(d,
-                                 "network cards become %s (VMware's were %s): the guest sees new "
-                                 "hardware, and its interface names may change",
-                                 dn->model, on->model ? on->model : "of no stated model");
+                        r = warn(
+                                d,
+                                "network cards become %s (the exported ones were %s): the guest sees new "
+                                "hardware, and its interface names may change",
+                                dn->model, on->model ? on->model : "of no stated model");
                         if (r < 0)
                                 return r;
                 }

@@ -524,7 +524,8 @@ static bool vbox_efi(const xmlNode *n, unsigned depth)
                  * whatever namespace is the default, so match by name. */
                 if (is_elem(c, "Firmware")) {
                         _cleanup_free_ char *t = (char *) xmlGetNoNsProp(c, BAD_CAST "type");
-                        if (t && strcasecmp(t, "EFI") == 0)
+                        /* VirtualBox writes EFI, EFI32, EFI64 or EFIDUAL. */
+                        if (t && strncasecmp(t, "EFI", 3) == 0)
                                 return true;
                 }
                 if (vbox_efi(c, depth + 1))
@@ -533,9 +534,38 @@ static bool vbox_efi(const xmlNode *n, unsigned depth)
         return false;
 }
 
+/* VirtualBox keeps NIC MAC addresses only in vbox:Machine: <Adapter enabled="true"
+ * MACAddress="080027A1B2C3">, one per enabled adapter in the order of its NIC items. */
+static void vbox_macs(const xmlNode *n, unsigned depth, char (*macs)[18], size_t max, size_t *count)
+{
+        for (const xmlNode *c = n->children; c && depth < 8; c = c->next) {
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+                if (is_elem(c, "Adapter")) {
+                        _cleanup_free_ char *en = (char *) xmlGetNoNsProp(c, BAD_CAST "enabled"),
+                                            *mac = (char *) xmlGetNoNsProp(c,
+                                                                           BAD_CAST "MACAddress");
+                        if (en && strcmp(en, "true") == 0 && *count < max) {
+                                char *m = macs[(*count)++];
+                                if (mac && strlen(mac) == 12 &&
+                                    strspn(mac, "0123456789abcdefABCDEF") == 12)
+                                        (void) snprintf(m, 18, "%.2s:%.2s:%.2s:%.2s:%.2s:%.2s", mac,
+                                                        mac + 2, mac + 4, mac + 6, mac + 8,
+                                                        mac + 10);
+                                else
+                                        m[0] = '\0';
+                        }
+                        continue;
+                }
+                vbox_macs(c, depth + 1, macs, max, count);
+        }
+}
+
 static int parse_system(struct ovf *o, const xmlNode *vs, struct err *err)
 {
         struct ovf_vm *vm = array_grow(&o->vms, &o->n_vms, sizeof(*vm));
+        char macs[36][18]; /* VirtualBox has at most 36 adapters */
+        size_t n_macs = 0;
         int r;
 
         if (!vm)
@@ -561,8 +591,12 @@ static int parse_system(struct ovf *o, const xmlNode *vs, struct err *err)
                            xmlStrcmp(s->ns->href, BAD_CAST NS_VBOX) == 0) {
                         if (vbox_efi(s, 0))
                                 vm->firmware = OVF_FIRMWARE_EFI;
+                        vbox_macs(s, 0, macs, ELEMENTSOF(macs), &n_macs);
                 }
         }
+        for (size_t i = 0; i < vm->n_nics && i < n_macs; i++)
+                if (!vm->nics[i].mac && macs[i][0] && !(vm->nics[i].mac = strdup(macs[i])))
+                        return -ENOMEM;
         if (!vm->vcpus)
                 vm->vcpus = 1;
         if (!vm->memory)
