@@ -328,7 +328,7 @@ static int convert_to(struct import *im, struct domain_disk *dd, struct input *i
                 if (r == -EMEDIUMTYPE)
                         r = err_prefix(err, r,
                                        "'%s' is read as it streams by, so it must be a "
-                                       "streamOptimized VMDK: ",
+                                       "streamOptimized VMDK",
                                        in->name);
         }
         if (r < 0)
@@ -725,7 +725,7 @@ int import_open(struct input *in, bool ova, const struct import_options *opt, st
                 if (r == 0)
                         return err_set(err, -EBADMSG, "'%s' is an empty archive", im->source);
                 if (r < 0)
-                        return err_prefix(err, r, "'%s' is not a usable OVA: ", im->source);
+                        return err_prefix(err, r, "not a usable OVA");
                 if (!has_suffix(e.name, strlen(e.name), ".ovf"))
                         return err_set(err, -EBADMSG,
                                        "'%s': the first file of an OVA must be its .ovf "
@@ -738,7 +738,7 @@ int import_open(struct input *in, bool ova, const struct import_options *opt, st
                 ovf_name = e.name;
                 r = ovf_parse(xml, len, opt->deployment, &im->ovf, err);
                 if (r < 0)
-                        return err_prefix(err, r, "'%s': ", ovf_name);
+                        return err_prefix(err, r, "'%s'", ovf_name);
                 if ((r = ovf_digests(im, ovf_name, xml, len)) < 0)
                         return r;
                 im->pending = tar_next(im->tar, &im->first, err);
@@ -750,8 +750,8 @@ int import_open(struct input *in, bool ova, const struct import_options *opt, st
                         return r;
                 ovf_name = base_name(in->name);
                 r = ovf_parse(xml, len, opt->deployment, &im->ovf, err);
-                if (r < 0)
-                        return err_prefix(err, r, "'%s': ", im->source);
+                if (r < 0) /* the caller names the descriptor */
+                        return r;
                 if ((r = ovf_digests(im, ovf_name, xml, len)) < 0)
                         return r;
                 if (!opt->no_verify) {

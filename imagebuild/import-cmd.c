@@ -355,7 +355,7 @@ static int store_volume(void *userdata, const struct domain_disk *disk, const ch
                         struct err *err)
 {
         int r = virt_upload(userdata, arg_pool, disk->volume, file, err);
-        return r < 0 ? err_prefix(err, r, "pool '%s', volume '%s': ", arg_pool, disk->volume) : 0;
+        return r < 0 ? err_prefix(err, r, "pool '%s', volume '%s'", arg_pool, disk->volume) : 0;
 }
 
 static int open_source(const char *src, struct input **ret, struct err *err)
@@ -370,11 +370,16 @@ static int open_source(const char *src, struct input **ret, struct err *err)
 /* Where NICs go when the user did not say: the host's own bridge, else libvirt's network. */
 static int default_network(struct domain_options *o, char **bridge, struct err *err)
 {
+        struct err why = { { 0 } };
+        int r;
+
         if (arg_bridge || arg_network || arg_connect)
                 return 0;
-        return domain_host_bridge("/sys/class/net", bridge, err) < 0
-                       ? err_prefix(err, -ENOTUNIQ, "choose one with --bridge or --network: ")
-                       : (o->bridge = *bridge, 0);
+        r = domain_host_bridge("/sys/class/net", bridge, &why);
+        if (r < 0)
+                return err_set(err, r, "%s: choose one with --bridge or --network", why.msg);
+        o->bridge = *bridge;
+        return 0;
 }
 
 static int check_bridge(const char *br, struct err *err)
