@@ -69,7 +69,7 @@ else
         echo "not ok - the imported guest booted"
 fi
 
-if virsh_q dumpxml "$NAME" | grep -q "<target dev='sda' bus='sata'/>" &&
+if [[ $(virsh_q dumpxml "$NAME") == *"<target dev='sda' bus='sata'/>"* ]] &&
         qemu-img compare -q "$DEST/$NAME-disk1.qcow2" "$GUEST_DISK"; then
         echo "ok - its disk is on SATA and equals the exported one"
 else

@@ -279,10 +279,12 @@ rm "$P/folder/web01-disk1.vmdk"
 if "$KVMFORGE" import --dest "$DEST" --bridge "$BRIDGE" --name "$PREFIX-u" --start \
         "$P/plain.ova" >/dev/null 2>"$TEST_TMPDIR/err" &&
         [[ $(virsh_q domstate "$PREFIX-u") == running ]] &&
-        virsh_q dumpxml "$PREFIX-u" | grep -q "<type arch='x86_64' machine='pc-q35"; then
+        [[ $(virsh_q dumpxml "$PREFIX-u") == *"<type arch='x86_64' machine='pc-q35"* ]]; then
         ok "--start starts the defined guest (TCG, q35)"
 else
-        note "$(cat "$TEST_TMPDIR/err")"
+        note "$(cat "$TEST_TMPDIR/err"); state: $(virsh_q domstate --reason "$PREFIX-u" 2>&1)"
+        note "$(virsh_q dumpxml "$PREFIX-u" 2>&1 | grep -m1 "<type")"
+        note "$(tail -5 "/var/log/libvirt/qemu/$PREFIX-u.log" 2>&1)"
         not_ok "--start starts the defined guest (TCG, q35)"
 fi
 clean "$PREFIX-u"
@@ -319,7 +321,7 @@ pool_clean() { # name
 name=$PREFIX-v
 if "$KVMFORGE" import --pool "$POOL" --bridge "$BRIDGE" --name "$name" "$P/nomf.ova" \
         >/dev/null 2>"$TEST_TMPDIR/err" &&
-        virsh_q dumpxml "$name" | grep -q "<source pool='$POOL' volume='$name-disk1.qcow2'" &&
+        [[ $(virsh_q dumpxml "$name") == *"<source pool='$POOL' volume='$name-disk1.qcow2'"* ]] &&
         qemu-img compare -q "$POOLDIR/$name-disk1.qcow2" "$RAW" &&
         qemu-img compare -q "$POOLDIR/$name-disk2.qcow2" "$RAW2" &&
         [[ -z $(find /var/tmp -maxdepth 1 -name 'kvmforge-import-*' -newer "$P/nomf.ova") ]]; then
