@@ -224,6 +224,12 @@ for kind in laughs external network; do
         import_fails "an OVF with a DOCTYPE ($kind)" "$P/xml-$kind.ova" "$PREFIX-q" "DOCTYPE"
 done
 
+# A descriptor in a broken encoding: libxml2's encoder complaints must not reach the terminal.
+printf '<?xml version="1.0" encoding="UTF-32"?>\0\0\0\024<a/>' >"$P/xml/web01.ovf"
+tar -C "$P/xml" --format=ustar -cf "$P/xml-encoding.ova" web01.ovf web01-disk1.vmdk
+import_fails "an OVF in a broken encoding (one line, no libxml2 noise)" "$P/xml-encoding.ova" \
+        "$PREFIX-q2" "not well-formed XML"
+
 # The descriptor must come first: a one-pass reader cannot convert disks it does not know yet.
 tar -C "$P/mac" --format=ustar -cf "$P/late.ova" web01.mf web01-disk1.vmdk web01.ovf
 import_fails "an OVA whose descriptor is not first" "$P/late.ova" "$PREFIX-r" "must be its .ovf"
