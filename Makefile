@@ -7,12 +7,12 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := zlib libdeflate libcrypto libxml-2.0 libcurl libvirt
+PKGS     := zlib libdeflate libcrypto libxml-2.0 libcurl libvirt blkid
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
             -Wno-format-nonliteral -Wno-format-truncation -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -Icommon \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt) -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt -lblkid) -pthread
 
 ifneq ($(SANITIZE),)
 ifeq ($(SANITIZE),1)
@@ -26,7 +26,7 @@ endif
 
 # Debian packages: to build, to test, to fuzz.
 DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev \
-             libcurl4-openssl-dev libvirt-dev
+             libcurl4-openssl-dev libvirt-dev libblkid-dev
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
              libvirt-daemon-system libvirt-clients qemu-system-x86 \
              ovmf syslinux syslinux-common mtools dosfstools cpio
@@ -35,7 +35,7 @@ DEB_FUZZ  := clang libclang-rt-14-dev
 LIB_SRC  := $(wildcard common/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libkvmforge.a
-PROGRAMS := $(BUILD)/kvmforge-image
+PROGRAMS := $(BUILD)/kvmforge-image $(BUILD)/kvmforge-install
 
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -79,6 +79,9 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/kvmforge-image: $(BUILD)/imagebuild/kvmforge-image.o $(BUILD)/imagebuild/import-cmd.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/kvmforge-install: $(BUILD)/installer/kvmforge-install.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
@@ -112,7 +115,7 @@ bench: deps-test $(PROGRAMS)
 	bench/convert.sh
 
 format:
-	clang-format -i common/*.[ch] imagebuild/*.c tests/unit/*.c tests/fuzz/*.c tests/tools/*.c
+	clang-format -i common/*.[ch] imagebuild/*.[ch] installer/*.c tests/unit/*.c tests/fuzz/*.c tests/tools/*.c
 
 clean:
 	rm -rf build

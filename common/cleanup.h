@@ -1,6 +1,7 @@
 #pragma once
 /* Scope-bound cleanup (GCC/Clang attribute) so error paths cannot leak. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,12 @@ static inline void fclosep(FILE **f)
 {
         if (*f)
                 (void) fclose(*f);
+}
+
+static inline void closedirp(DIR **d)
+{
+        if (*d)
+                (void) closedir(*d);
 }
 
 #define _cleanup_free_   _cleanup_(freep)

@@ -15,8 +15,6 @@
 #include "cleanup.h"
 #include "strv.h"
 
-DEFINE_CLEANUP_FUNC(DIR *, closedir, NULL)
-
 #define DOMAIN_MAX_DISKS 26 /* one letter per target: sda..sdz, vda..vdz */
 #define NS_LIBOSINFO     "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 #define NS_KVMFORGE      "https://kvmforge.org/xmlns/import/1"

@@ -1,0 +1,162 @@
+#pragma once
+/* The hardware report: what the installer must know about a machine before it touches a disk,
+ * as plain data (printed by `kvmforge-install detect`, sent to answer servers as JSON).
+ *
+ * Everything is read through a struct hw_source: the live system, or a captured tree
+ * (--sysroot) holding proc/, sys/, dev/disk/ and, in place of the CPU's own answers,
+ * kvmforge/cpuid ("LEAF SUBLEAF EAX EBX ECX EDX" in hex, a line each), kvmforge/msr
+ * ("MSR VALUE" in hex) and kvmforge/kvm (the KVM API version, when /dev/kvm works). What cannot
+ * be read is said in the report, never guessed. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+#define HW_MAX_FILE (1u << 20) /* the largest proc/sys file read */
+
+struct hw_source {
+        const char *sysroot; /* NULL: the live system */
+};
+
+/* Reads sysroot + path (at most max - 1 bytes, NUL-terminated): bytes read, or -errno. */
+ssize_t hw_read_file(const struct hw_source *src, const char *path, char *buf, size_t max);
+/* The first line of a small sysfs attribute, trimmed; -errno when unreadable. */
+int hw_read_attr(const struct hw_source *src, const char *path, char *buf, size_t max);
+/* Path of path inside the source, for opendir() and friends. */
+void hw_path(const struct hw_source *src, const char *path, char *buf, size_t max);
+
+enum hw_verdict {
+        HW_VERDICT_OK,
+        HW_VERDICT_DISABLED_IN_FIRMWARE,
+        HW_VERDICT_ABSENT,
+        HW_VERDICT_HIDDEN_BY_HYPERVISOR,
+        HW_VERDICT_UNKNOWN,
+        HW_VERDICT_COUNT,
+};
+
+extern const char *const hw_verdict_names[HW_VERDICT_COUNT];
+
+enum hw_tristate {
+        HW_NO,
+        HW_YES,
+        HW_UNKNOWN,
+};
+
+extern const char *const hw_tristate_names[3];
+
+struct hw_cpu {
+        char vendor[13];      /* "GenuineIntel", "AuthenticAMD", "" when CPUID is unknown */
+        char model[64];       /* brand string */
+        unsigned threads;     /* logical CPUs online */
+        bool cpuid_known;     /* CPUID was read (live, or from the tree) */
+        bool vmx, svm;        /* the extension as CPUID reports it */
+        bool hypervisor;      /* CPUID.1:ECX bit 31 */
+        char hv_vendor[13];   /* "KVMKVMKVM", "TCGTCGTCGTCG", "VMwareVMware", ... */
+        bool cpuinfo_flag;    /* vmx/svm in /proc/cpuinfo (the kernel hides a locked-off VT-x) */
+        bool msr_known;       /* the firmware lock register was read */
+        uint64_t msr;         /* IA32_FEATURE_CONTROL (0x3A) or VM_CR (0xC0010114) */
+        char msr_why[96];     /* why it was not read */
+        enum hw_tristate kvm; /* /dev/kvm answers KVM_GET_API_VERSION */
+        enum hw_tristate nested;
+        enum hw_tristate iommu;
+        enum hw_verdict verdict;
+        char reason[256];
+};
+
+/* Fills cpu from src and decides the verdict. Never fails: what is unknown is said. */
+void hw_cpu_detect(const struct hw_source *src, struct hw_cpu *cpu);
+
+/* The verdict from the facts already in cpu (separate so tests can give any combination). */
+void hw_cpu_decide(struct hw_cpu *cpu);
+
+/* ---- firmware, memory, DMI, NICs (hw_sys.c) ---- */
+
+struct hw_firmware {
+        bool uefi;
+        enum hw_tristate secure_boot;
+        char cmdline_consoles[128]; /* console= arguments of the running kernel, space-separated */
+        char serial_ports[64];      /* UARTs the kernel found: "ttyS0 ttyS1" */
+};
+
+struct hw_dmi {
+        char vendor[64], product[64], serial[64], uuid[40]; /* "" when unreadable */
+};
+
+struct hw_nic {
+        char name[16];
+        char mac[18];
+        char driver[32];
+        enum hw_tristate carrier;
+        long speed_mbps;  /* -1 unknown */
+        bool virtual_dev; /* no device behind it: bridge, bond, veth, ... */
+};
+
+void hw_firmware_detect(const struct hw_source *src, struct hw_firmware *fw);
+void hw_dmi_detect(const struct hw_source *src, struct hw_dmi *dmi);
+/* Bytes of RAM (MemTotal), 0 when unknown. */
+uint64_t hw_memory_detect(const struct hw_source *src);
+/* All interfaces but lo, sorted by name; *ret to free(). */
+int hw_nics_detect(const struct hw_source *src, struct hw_nic **ret, size_t *ret_n);
+
+/* ---- disks (hw_disk.c) ---- */
+
+#define HW_MAX_IDS   8
+#define HW_MAX_PARTS 16
+
+struct hw_content {
+        char type[24]; /* blkid TYPE: ext4, xfs, LVM2_member, linux_raid_member, zfs_member, swap */
+        char label[64]; /* filesystem label, md array name */
+        char vg[64];    /* the VG of an LVM PV, when its metadata names one */
+};
+
+struct hw_partition {
+        unsigned number;
+        uint64_t start, size; /* bytes */
+        struct hw_content content;
+};
+
+struct hw_disk {
+        char name[32];            /* sda, nvme0n1, vda */
+        char path[48];            /* /dev/sda */
+        char ids[HW_MAX_IDS][96]; /* /dev/disk/by-id names */
+        size_t n_ids;
+        uint64_t size;
+        unsigned logical_sector, physical_sector;
+        enum hw_tristate rotational;
+        bool removable, read_only;
+        char transport[8]; /* nvme sata scsi usb virtio mmc ide unknown */
+        char model[64], serial[64], wwn[64];
+        char table[8];             /* "gpt", "dos", "" none */
+        struct hw_content content; /* a signature on the whole disk */
+        struct hw_partition parts[HW_MAX_PARTS];
+        size_t n_parts;
+        bool probed;         /* the content was read (needs read access) */
+        char probe_why[96];  /* why not */
+        bool install_medium; /* holds the running install medium */
+        bool in_use;         /* a filesystem on it is mounted, or swap on it is active */
+};
+
+/* Whole disks (no partitions, loop, ram, zram, dm or md devices), sorted by name. */
+int hw_disks_detect(const struct hw_source *src, struct hw_disk **ret, size_t *ret_n);
+
+/* ---- the whole report (hw_report.c) ---- */
+
+struct hw_report {
+        struct hw_cpu cpu;
+        struct hw_firmware firmware;
+        struct hw_dmi dmi;
+        uint64_t memory;
+        struct hw_disk *disks;
+        size_t n_disks;
+        struct hw_nic *nics;
+        size_t n_nics;
+};
+
+int hw_report_detect(const struct hw_source *src, struct hw_report *ret);
+void hw_report_release(struct hw_report *r);
+
+struct json;
+void hw_report_json(const struct hw_report *r, struct json *j);
