@@ -235,6 +235,9 @@ void hw_cpu_detect(const struct hw_source *src, struct hw_cpu *cpu)
                                 if (cpu->hv_vendor[i] &&
                                     (cpu->hv_vendor[i] < 0x20 || cpu->hv_vendor[i] > 0x7e))
                                         cpu->hv_vendor[i] = '?';
+                        for (size_t i = strlen(cpu->hv_vendor);
+                             i > 0 && cpu->hv_vendor[i - 1] == ' '; i--)
+                                cpu->hv_vendor[i - 1] = '\0';
                 }
                 for (size_t i = 0; i < 12; i++)
                         if (cpu->vendor[i] && (cpu->vendor[i] < 0x20 || cpu->vendor[i] > 0x7e))
