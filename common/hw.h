@@ -142,11 +142,36 @@ struct hw_disk {
 /* Whole disks (no partitions, loop, ram, zram, dm or md devices), sorted by name. */
 int hw_disks_detect(const struct hw_source *src, struct hw_disk **ret, size_t *ret_n);
 
+/* ---- video (hw_video.c) ---- */
+
+#define HW_MAX_CONNECTORS 8
+
+struct hw_connector {
+        char name[48]; /* card0-HDMI-A-1 */
+        bool connected;
+        char mode[24];      /* the driver's first (preferred) mode, "1920x1080" */
+        char edid_mode[24]; /* the monitor's preferred timing from EDID, "" when none */
+};
+
+struct hw_video {
+        char fb[40];      /* the framebuffer driver: "EFI VGA", "VESA VGA", "simpledrmdrmfb" ... */
+        char fb_size[24]; /* its resolution, "1024x768" */
+        struct hw_connector connectors[HW_MAX_CONNECTORS];
+        size_t n_connectors;
+        bool vbe_probed; /* VBE modes read by running the video BIOS (not yet) */
+        char recommendation[160];
+};
+
+void hw_video_detect(const struct hw_source *src, const struct hw_firmware *fw, struct hw_video *v);
+/* The preferred mode of an EDID block (the first detailed timing): 0 and "WxH", or -EBADMSG. */
+int hw_edid_preferred(const uint8_t *edid, size_t len, char *out, size_t max);
+
 /* ---- the whole report (hw_report.c) ---- */
 
 struct hw_report {
         struct hw_cpu cpu;
         struct hw_firmware firmware;
+        struct hw_video video;
         struct hw_dmi dmi;
         uint64_t memory;
         struct hw_disk *disks;

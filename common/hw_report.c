@@ -12,6 +12,7 @@ int hw_report_detect(const struct hw_source *src, struct hw_report *ret)
 
         hw_cpu_detect(src, &r.cpu);
         hw_firmware_detect(src, &r.firmware);
+        hw_video_detect(src, &r.firmware, &r.video);
         hw_dmi_detect(src, &r.dmi);
         r.memory = hw_memory_detect(src);
         if ((e = hw_disks_detect(src, &r.disks, &r.n_disks)) < 0 ||
@@ -80,6 +81,23 @@ void hw_report_json(const struct hw_report *r, struct json *j)
         json_string(j, "secure_boot", hw_tristate_names[r->firmware.secure_boot]);
         str_or_null(j, "consoles", r->firmware.cmdline_consoles);
         str_or_null(j, "serial_ports", r->firmware.serial_ports);
+        json_end_object(j);
+        json_begin_object(j, "video");
+        str_or_null(j, "framebuffer", r->video.fb);
+        str_or_null(j, "framebuffer_size", r->video.fb_size);
+        json_begin_array(j, "connectors");
+        for (size_t i = 0; i < r->video.n_connectors; i++) {
+                const struct hw_connector *c = &r->video.connectors[i];
+                json_begin_object(j, NULL);
+                json_string(j, "name", c->name);
+                json_bool(j, "connected", c->connected);
+                str_or_null(j, "mode", c->mode);
+                str_or_null(j, "edid_preferred", c->edid_mode);
+                json_end_object(j);
+        }
+        json_end_array(j);
+        json_bool(j, "vbe_probed", r->video.vbe_probed);
+        json_string(j, "recommendation", r->video.recommendation);
         json_end_object(j);
         json_u64(j, "memory", r->memory);
         json_begin_object(j, "system");

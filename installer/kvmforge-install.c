@@ -90,6 +90,8 @@ static void text(const struct hw_report *r)
                r->firmware.secure_boot == HW_YES ? " with Secure Boot" : "",
                r->firmware.serial_ports[0] ? r->firmware.serial_ports : "none",
                r->firmware.cmdline_consoles[0] ? r->firmware.cmdline_consoles : "none");
+        printf("Video:    %s%s%s\n          %s\n", r->video.fb[0] ? r->video.fb : "no framebuffer",
+               r->video.fb_size[0] ? " " : "", r->video.fb_size, r->video.recommendation);
         printf("Memory:   %s\n",
                r->memory ? units_format_bytes(r->memory, a, sizeof(a)) : "unknown");
         if (r->dmi.vendor[0] || r->dmi.product[0])

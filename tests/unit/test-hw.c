@@ -236,6 +236,76 @@ static void test_fifo_in_place_of_a_file_does_not_hang(void **state)
         assert_int_equal(hw_memory_detect(&src), 0);
 }
 
+static void make_edid(uint8_t e[128], unsigned w, unsigned h)
+{
+        static const uint8_t header[8] = { 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00 };
+        memset(e, 0, 128);
+        memcpy(e, header, 8);
+        e[0x36] = 0x02; /* 148.5 MHz */
+        e[0x37] = 0x3a;
+        e[0x38] = w & 0xff;
+        e[0x3a] = (uint8_t) ((w >> 8) << 4);
+        e[0x3b] = h & 0xff;
+        e[0x3d] = (uint8_t) ((h >> 8) << 4);
+}
+
+static void test_edid_preferred_mode(void **state)
+{
+        uint8_t e[128];
+        char m[24];
+
+        (void) state;
+        make_edid(e, 1920, 1080);
+        assert_int_equal(hw_edid_preferred(e, sizeof(e), m, sizeof(m)), 0);
+        assert_string_equal(m, "1920x1080");
+        make_edid(e, 3840, 2160);
+        assert_int_equal(hw_edid_preferred(e, sizeof(e), m, sizeof(m)), 0);
+        assert_string_equal(m, "3840x2160");
+        assert_int_equal(hw_edid_preferred(e, 127, m, sizeof(m)), -EBADMSG); /* truncated */
+        e[0x36] = e[0x37] = 0; /* a display descriptor, not a timing */
+        assert_int_equal(hw_edid_preferred(e, sizeof(e), m, sizeof(m)), -EBADMSG);
+        e[0] = 0x01; /* no EDID header */
+        assert_int_equal(hw_edid_preferred(e, sizeof(e), m, sizeof(m)), -EBADMSG);
+}
+
+static void test_video_recommendation(void **state)
+{
+        struct tree *t = *state;
+        struct hw_source src = { .sysroot = t->root };
+        struct hw_firmware fw = { .serial_ports = "ttyS0" };
+        struct hw_video v;
+        uint8_t e[128];
+        char *p;
+
+        hw_video_detect(&src, &fw, &v); /* nothing: the serial line */
+        assert_non_null(strstr(v.recommendation, "console=ttyS0,115200"));
+        put(t, "sys/class/graphics/fb0/name", "EFI VGA\n");
+        put(t, "sys/class/graphics/fb0/virtual_size", "1024,768\n");
+        hw_video_detect(&src, &fw, &v);
+        assert_string_equal(v.fb, "EFI VGA");
+        assert_non_null(strstr(v.recommendation, "nomodeset")); /* BIOS: keep it, no KMS */
+        fw.uefi = true;
+        hw_video_detect(&src, &fw, &v);
+        assert_non_null(strstr(v.recommendation, "gfxpayload=keep"));
+        assert_non_null(strstr(v.recommendation, "1024x768"));
+        put(t, "sys/class/drm/card0/dev", "226:0\n");
+        put(t, "sys/class/drm/card0-HDMI-A-1/status", "connected\n");
+        put(t, "sys/class/drm/card0-HDMI-A-1/modes", "2560x1440\n1920x1080\n");
+        make_edid(e, 2560, 1440);
+        p = path_join(t->root, "sys/class/drm/card0-HDMI-A-1/edid");
+        file_write(p, e, sizeof(e));
+        free(p);
+        put(t, "sys/class/drm/card0-DP-1/status", "disconnected\n");
+        hw_video_detect(&src, &fw, &v);
+        assert_int_equal(v.n_connectors, 2);
+        assert_string_equal(v.connectors[0].name, "card0-DP-1");
+        assert_false(v.connectors[0].connected);
+        assert_true(v.connectors[1].connected);
+        assert_string_equal(v.connectors[1].mode, "2560x1440");
+        assert_string_equal(v.connectors[1].edid_mode, "2560x1440");
+        assert_non_null(strstr(v.recommendation, "kms"));
+}
+
 int main(void)
 {
         struct test_list l = { 0 };
@@ -247,6 +317,9 @@ int main(void)
                   tree_teardown, NULL);
         tests_add(&l, "memory_and_dmi", test_memory_and_dmi, tree_setup, tree_teardown, NULL);
         tests_add(&l, "nics", test_nics, tree_setup, tree_teardown, NULL);
+        tests_add(&l, "edid_preferred_mode", test_edid_preferred_mode, NULL, NULL, NULL);
+        tests_add(&l, "video_recommendation", test_video_recommendation, tree_setup, tree_teardown,
+                  NULL);
         tests_add(&l, "missing_tree_is_all_unknown", test_missing_tree_is_all_unknown, tree_setup,
                   tree_teardown, NULL);
         tests_add(&l, "fifo_in_place_of_a_file_does_not_hang",
