@@ -142,6 +142,31 @@ struct hw_disk {
 /* Whole disks (no partitions, loop, ram, zram, dm or md devices), sorted by name. */
 int hw_disks_detect(const struct hw_source *src, struct hw_disk **ret, size_t *ret_n);
 
+/* ---- VBE, through the video BIOS (hw_vbe.c) ---- */
+
+#define HW_MAX_VBE_MODES 128
+
+struct hw_vbe_mode {
+        uint16_t mode;
+        unsigned width, height, bpp;
+        bool lfb; /* a linear framebuffer: what vesafb and GRUB need */
+};
+
+struct hw_vbe {
+        bool probed;
+        char why[128];    /* why not */
+        unsigned version; /* 0x0200, 0x0300 */
+        uint64_t memory;  /* video memory, bytes */
+        struct hw_vbe_mode modes[HW_MAX_VBE_MODES];
+        size_t n_modes;
+        unsigned vga;        /* the Linux vga= number of the best classic mode, 0 none */
+        char gfxpayload[24]; /* the same for GRUB: "1024x768x16" */
+};
+
+/* Runs the video BIOS's VBE calls (root, BIOS machines; /dev/mem from the tree with --sysroot):
+ * 0, or -errno with vbe->why saying why. */
+int hw_vbe_probe(const struct hw_source *src, struct hw_vbe *vbe);
+
 /* ---- video (hw_video.c) ---- */
 
 #define HW_MAX_CONNECTORS 8
@@ -158,7 +183,7 @@ struct hw_video {
         char fb_size[24]; /* its resolution, "1024x768" */
         struct hw_connector connectors[HW_MAX_CONNECTORS];
         size_t n_connectors;
-        bool vbe_probed; /* VBE modes read by running the video BIOS (not yet) */
+        struct hw_vbe vbe; /* BIOS machines only */
         char recommendation[160];
 };
 

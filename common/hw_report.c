@@ -96,7 +96,36 @@ void hw_report_json(const struct hw_report *r, struct json *j)
                 json_end_object(j);
         }
         json_end_array(j);
-        json_bool(j, "vbe_probed", r->video.vbe_probed);
+        json_begin_object(j, "vbe");
+        json_bool(j, "probed", r->video.vbe.probed);
+        str_or_null(j, "error", r->video.vbe.probed ? NULL : r->video.vbe.why);
+        if (r->video.vbe.probed) {
+                char ver[8];
+                (void) snprintf(ver, sizeof(ver), "%u.%u", r->video.vbe.version >> 8,
+                                r->video.vbe.version & 0xff);
+                json_string(j, "version", ver);
+                json_u64(j, "memory", r->video.vbe.memory);
+        } else {
+                json_null(j, "version");
+                json_null(j, "memory");
+        }
+        json_begin_array(j, "modes");
+        for (size_t i = 0; i < r->video.vbe.n_modes; i++) {
+                const struct hw_vbe_mode *m = &r->video.vbe.modes[i];
+                json_begin_object(j, NULL);
+                json_u64(j, "mode", m->mode);
+                json_u64(j, "width", m->width);
+                json_u64(j, "height", m->height);
+                json_u64(j, "bpp", m->bpp);
+                json_bool(j, "lfb", m->lfb);
+                json_end_object(j);
+        }
+        json_end_array(j);
+        if (r->video.vbe.vga)
+                json_u64(j, "vga", r->video.vbe.vga);
+        else
+                json_null(j, "vga");
+        json_end_object(j);
         json_string(j, "recommendation", r->video.recommendation);
         json_end_object(j);
         json_u64(j, "memory", r->memory);

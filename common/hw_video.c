@@ -86,6 +86,11 @@ void hw_video_detect(const struct hw_source *src, const struct hw_firmware *fw, 
                         (void) snprintf(v->fb_size, sizeof(v->fb_size), "%ux%u", w, h);
         }
         connectors(src, v);
+        if (!fw->uefi)
+                (void) hw_vbe_probe(src, &v->vbe);
+        else
+                (void) snprintf(v->vbe.why, sizeof(v->vbe.why),
+                                "UEFI: no video BIOS to ask (the GOP framebuffer is used)");
         for (size_t i = 0; i < v->n_connectors; i++)
                 connected |= v->connectors[i].connected && v->connectors[i].mode[0];
 
@@ -99,6 +104,12 @@ void hw_video_detect(const struct hw_source *src, const struct hw_firmware *fw, 
                 (void) snprintf(v->recommendation, sizeof(v->recommendation),
                                 "gfxpayload=keep: keep the UEFI GOP framebuffer (%s)",
                                 v->fb_size[0] ? v->fb_size : "size unknown");
+        else if (v->vbe.vga)
+                (void) snprintf(v->recommendation, sizeof(v->recommendation),
+                                "vga=%u: the video BIOS has VESA mode 0x%x (%s) with a linear "
+                                "framebuffer; GRUB: gfxpayload=%s",
+                                v->vbe.vga, v->vbe.vga - 0x200u, v->vbe.gfxpayload,
+                                v->vbe.gfxpayload);
         else if (v->fb[0])
                 (void) snprintf(v->recommendation, sizeof(v->recommendation),
                                 "nomodeset: keep the firmware framebuffer (%s %s)", v->fb,

@@ -66,6 +66,12 @@ check svm 'r["cpu"]["extension"] == "svm" and r["cpu"]["hypervisor"] and r["cpu"
         "AMD-V offered by QEMU is seen in CPUID, under the TCG hypervisor"
 check svm 'r["cpu"]["verdict"] == "ok" and r["cpu"]["firmware_lock_msr"] == 0 and r["cpu"]["kvm"] == "no"' \
         "AMD-V with VM_CR read through /dev/cpu/0/msr as 0 (SVMDIS clear): ok"
+check svm 'r["video"]["vbe"]["probed"] and r["video"]["vbe"]["version"] == "3.0" and r["video"]["vbe"]["memory"] == 16 << 20' \
+        "-vga std on SeaBIOS: its video BIOS answers VBE 3.0 with 16 MiB (run in the emulator)"
+check svm '{(m["mode"], m["width"], m["height"], m["bpp"], m["lfb"]) for m in r["video"]["vbe"]["modes"]} >= {(0x111, 640, 480, 16, True), (0x114, 800, 600, 16, True), (0x117, 1024, 768, 16, True), (0x118, 1024, 768, 24, True)}' \
+        "the VBE mode list holds the classic modes 0x111, 0x114, 0x117, 0x118 with a linear framebuffer"
+check svm 'r["video"]["vbe"]["vga"] == 0x317 and r["video"]["recommendation"].startswith("vga=791")' \
+        "no KMS driver: vga=791 (0x317, 1024x768x16) is recommended"
 check svm 'r["firmware"]["mode"] == "bios" and "ttyS0" in (r["firmware"]["serial_ports"] or "")' \
         "SeaBIOS: BIOS mode, the serial port found"
 check svm '[d["name"] for d in r["disks"]] == ["nvme0n1", "sda", "sdb", "vda"]' \
@@ -82,14 +88,14 @@ check svm 'not any(d["in_use"] or d["install_medium"] for d in r["disks"])' \
 detect_in novt -- -cpu qemu64,-svm -vga none "${disks[@]}"
 check novt 'r["cpu"]["extension"] == "none" and r["cpu"]["verdict"] == "hidden-by-hypervisor" and "TCGTCGTCGTCG" in r["cpu"]["reason"]' \
         "no extension in a VM: hidden-by-hypervisor, naming the hypervisor"
-check novt 'r["video"]["framebuffer"] is None and r["video"]["recommendation"].startswith("serial")' \
-        "no VGA card: no framebuffer, the serial console recommended"
+check novt 'r["video"]["framebuffer"] is None and not r["video"]["vbe"]["probed"] and "no VBE" in r["video"]["vbe"]["error"] and r["video"]["recommendation"].startswith("serial")' \
+        "no VGA card: no framebuffer, no VBE, the serial console recommended"
 
 if vm_have_ovmf; then
         detect_in uefi --ovmf -- -cpu qemu64 -vga std "${disks[@]}"
         check uefi 'r["firmware"]["mode"] == "uefi" and r["firmware"]["secure_boot"] in ("no", "unknown")' \
                 "OVMF: UEFI mode, Secure Boot off"
-        check uefi 'r["video"]["framebuffer"] == "EFI VGA" and r["video"]["recommendation"].startswith("gfxpayload=keep")' \
+        check uefi 'r["video"]["framebuffer"] == "EFI VGA" and r["video"]["recommendation"].startswith("gfxpayload=keep") and not r["video"]["vbe"]["probed"]' \
                 "OVMF with a VGA card: the GOP framebuffer (efifb) is found and kept"
 else
         echo "not ok - OVMF is not installed (package ovmf)"
