@@ -323,8 +323,13 @@ static int fail_curl(struct http_input *h, CURLcode res)
                 return fail(h, -EPROTO, "cannot download '%s': TLS handshake failed: %s", h->label,
                             why);
         case CURLE_SSL_CACERT_BADFILE:
+                if (!h->ca_file)
+                        return fail(h, -EPROTO,
+                                    "cannot download '%s': this system has no CA certificates to "
+                                    "verify it with (install the ca-certificates package)",
+                                    h->label);
                 return fail(h, -EINVAL, "cannot download '%s': cannot use CA file '%s': %s",
-                            h->label, h->ca_file ? h->ca_file : "", why);
+                            h->label, h->ca_file, why);
         case CURLE_TOO_MANY_REDIRECTS:
                 return fail(h, -ELOOP, "cannot download '%s': more than %ld redirects", h->label,
                             HTTP_MAX_REDIRECTS);

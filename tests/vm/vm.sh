@@ -25,12 +25,16 @@
 #   nvme, dm-mod, efivarfs, msr); only the 8250 serial driver and devtmpfs are built in.
 # - QEMU's -kernel works with OVMF: the firmware starts the kernel's EFI stub from fw_cfg,
 #   so the guest has /sys/firmware/efi (and efivarfs once its module is loaded).
-# - lvm runs without udev and without device-mapper for pvcreate/vgcreate/pvs: it scans /dev
-#   (devtmpfs) itself.
+# - lvm runs without udev: pvcreate, vgcreate and pvs scan /dev (devtmpfs) and need no
+#   device-mapper; lvcreate and vgchange -ay need dm-mod and, to make /dev/VG/LV themselves
+#   instead of waiting for udev, activation/udev_sync=0 and udev_rules=0 (lvm.conf here).
+# - Under TCG the kernel takes about 4 s to decompress itself (xz); QEMU boots the
+#   uncompressed vmlinux through its PVH entry point (CONFIG_PVH=y) without that step.
 #
 # Needs: qemu-system-x86_64 (qemu-system-x86), timeout, cpio, gzip, apt-get, dpkg-deb, tar,
 # ldd (libc-bin), objcopy (binutils), cc with a static libc (libc6-dev), flock, sha256sum;
-# ovmf for --ovmf; lvm2 for vm_prepare_lvm_pv.
+# ovmf for --ovmf; lvm2 for vm_prepare_lvm_pv; xz and readelf for the PVH kernel (without
+# them vm_run boots the bzImage).
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if ! declare -F note >/dev/null; then
@@ -140,7 +144,8 @@ _vm_extract_vmlinux() {
                 return 1
         }
         # XEN_ELFNOTE_PHYS32_ENTRY (18), the PVH entry point that QEMU's -kernel looks for.
-        if ! readelf -n "$out.tmp" 2>/dev/null | grep -Eq '\(0x00000012\)|PHYS32_ENTRY'; then
+        if ! readelf -n "$out.tmp" 2>/dev/null |
+                grep -E '\(0x00000012\)|PHYS32_ENTRY' >/dev/null; then
                 rm -f "$out.tmp"
                 return 1
         fi
@@ -158,7 +163,9 @@ vm_kernel() {
         cache=$(_vm_cache_dir)
         exec {lockfd}>"$cache/lock"
         flock "$lockfd"
-        rm -rf "$cache"/fetch.* "$cache"/*.build "$cache"/*.tmp
+        # What a killed build left behind (we hold the lock: no build runs).
+        rm -rf "$cache"/fetch.* "$cache"/vmlinux-*.tmp "$cache"/initramfs-*.build \
+                "$cache"/initramfs-*.tmp
         pkg=$(_guest_find_kernel_package)
         if [[ -n $pkg ]] && _guest_fetch_kernel "$pkg" "$cache" >/dev/null &&
                 _vm_fetch_deb "$pkg" "$cache"; then
@@ -424,7 +431,7 @@ _vm_build_initramfs() {
 # not have fails the build. Built once per content under $TEST_CACHE/vm (the key hashes every
 # file that goes in, the module names, the kernel release, vm.sh and init.c).
 vm_initramfs() {
-        local out=$1 arg prog f cache key lockfd cached
+        local out=$1 arg prog needs f cache key lockfd cached
         local -a bins=(/bin/sh) mods=() extra=() files=() list=()
         local defaults=1
         [[ -n $out && $out != -* ]] ||
@@ -463,14 +470,14 @@ vm_initramfs() {
         vm_kernel
 
         for prog in "${bins[@]}"; do
-                _vm_needs "$prog" >"$TEST_TMPDIR/vm-needs" ||
-                        fail "vm_initramfs: cannot tell what '$prog' needs"
-                mapfile -t -O "${#list[@]}" list <"$TEST_TMPDIR/vm-needs"
+                needs=$(_vm_needs "$prog") || fail "vm_initramfs: cannot tell what '$prog' needs"
+                mapfile -t -O "${#list[@]}" list <<<"$needs"
         done
         mapfile -t files < <(printf '%s\n' "${list[@]}" | awk '!seen[$0]++')
         # LVM without udev needs a configuration (see lvm.conf), unless the caller has one.
-        if printf '%s\n' "${files[@]}" | grep -Eq '/(lvm|libdevmapper\.so[.0-9]*)$' &&
-                ! printf '%s\n' "${extra[@]}" | grep -q ':/etc/lvm/lvm\.conf$'; then
+        # (grep without -q: an early exit would fail printf, and the pipe, with SIGPIPE)
+        if printf '%s\n' "${files[@]}" | grep -E '/(lvm|libdevmapper\.so[.0-9]*)$' >/dev/null &&
+                ! printf '%s\n' "${extra[@]}" | grep ':/etc/lvm/lvm\.conf$' >/dev/null; then
                 files+=("$VM_DIR/lvm.conf:/etc/lvm/lvm.conf")
         fi
         files+=("${extra[@]}")
@@ -496,8 +503,8 @@ vm_initramfs() {
                 find "$cache" -maxdepth 1 -name 'initramfs-*.cpio.gz' -mtime +14 -delete
         fi
         touch "$cached"
-        exec {lockfd}>&-
         cp --reflink=auto "$cached" "$out"
+        exec {lockfd}>&-
         VM_INITRAMFS=$out
 }
 
@@ -561,7 +568,8 @@ _vm_kill_qemu() {
 }
 
 # Stops a running QEMU when the script exits, before the exit actions registered until now
-# (setup_tmpdir's removal of $TEST_TMPDIR, where its logs are), keeping the exit status.
+# (setup_tmpdir's removal of $TEST_TMPDIR, where its logs are), as libvirt.sh's at_exit does.
+# Nothing in the trap may fail: `set -e` holds there too and would end it early.
 # shellcheck disable=SC2120 # "$@" is the trap's, set by eval
 _vm_trap_exit() {
         local prev=''
@@ -571,7 +579,7 @@ _vm_trap_exit() {
         eval "set -- $(trap -p EXIT)"
         [[ $# -lt 3 ]] || prev=$3
         # shellcheck disable=SC2064 # expanded now on purpose
-        trap "_VM_RC=\$?; _vm_kill_qemu; (exit \$_VM_RC); ${prev:-:}" EXIT
+        trap "{ _vm_kill_qemu; } || true; ${prev:-:}" EXIT
 }
 
 # _vm_cut_output OUT: prints what the command wrote (between init's "VM-START" line and its
@@ -755,8 +763,10 @@ vm_run() {
         _VM_QEMU_PID=
         us=$((10#${EPOCHREALTIME/./} - 10#${t0/./}))
         printf -v VM_SECONDS '%d.%02d' $((us / 1000000)) $((us / 10000 % 100))
-        line=$(tr -d '\r' <"$logdir/console.log" 2>/dev/null | grep -a -m 1 "^vm-init: running ") &&
-                [[ $line =~ \ at\ ([0-9.]+)\ s ]] && VM_GUEST_SECONDS=${BASH_REMATCH[1]}
+        # (awk reads all: a grep -m 1 that exits early would fail tr, and the pipe, by SIGPIPE)
+        line=$(tr -d '\r' <"$logdir/console.log" 2>/dev/null |
+                awk '/^vm-init: running / && !seen++') || true
+        [[ $line =~ \ at\ ([0-9.]+)\ s ]] && VM_GUEST_SECONDS=${BASH_REMATCH[1]}
         # The guest's own warnings ("cannot load module", "no 'sdb' after 10 s").
         tr -d '\r' <"$logdir/console.log" 2>/dev/null | grep -a -E '^vm-init: (warning|error):' |
                 sed 's/^/# /' >&2 || true
@@ -797,6 +807,7 @@ vm_prepare_lvm_pv() {
         cached=$cache/lvm-pv-$VM_KERNEL_RELEASE-$key.raw
         exec {lockfd}>"$cache/lvm.lock"
         flock "$lockfd"
+        rm -f "$cache"/lvm-pv-*.tmp
         if [[ ! -f $cached ]]; then
                 note "building the LVM PV image $cached"
                 work=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/vm-lvm.XXXXXX")
