@@ -13,6 +13,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define DISK_MIN ((size_t) 256 << 20)
+
 static char root[] = "/tmp/kvmforge-fuzz-disk-XXXXXX";
 
 static void put(const char *rel, const void *buf, size_t len)
@@ -68,8 +70,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ready = 1;
         }
         put("dev/sda", data, size);
-        /* The size the kernel would report, rounded down to sectors like it. */
-        (void) snprintf(sectors, sizeof(sectors), "%zu\n", size / 512);
+        /* The input is the front of a disk of at least 256 MiB, so that headers which record
+         * the device's size (LVM's, GPT's) can describe a real one; the rest reads as zeros. */
+        {
+                char p[256];
+                (void) snprintf(p, sizeof(p), "%s/dev/sda", root);
+                if (size < DISK_MIN && truncate(p, DISK_MIN) < 0)
+                        abort();
+        }
+        (void) snprintf(sectors, sizeof(sectors), "%zu\n",
+                        (size < DISK_MIN ? DISK_MIN : size) / 512);
         put("sys/block/sda/size", sectors, strlen(sectors));
         if (hw_disks_detect(&src, &disks, &n) == 0)
                 free(disks);
