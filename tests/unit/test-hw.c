@@ -306,6 +306,123 @@ static void test_video_recommendation(void **state)
         assert_non_null(strstr(v.recommendation, "kms"));
 }
 
+/* A first MiB of memory whose int 0x10 vector points at a video ROM holding code. */
+static void put_mem(struct tree *t, const uint8_t *code, size_t len, const uint8_t *list,
+                    size_t list_len)
+{
+        uint8_t *mem = calloc(1, 1 << 20), *rom = mem + 0xc0000;
+        char *p;
+
+        mem[0x40] = 0x03; /* IVT[0x10] = C000:0003 */
+        mem[0x42] = 0x00;
+        mem[0x43] = 0xc0;
+        rom[0] = 0x55;
+        rom[1] = 0xaa;
+        rom[2] = 1; /* 512 bytes */
+        memcpy(rom + 3, code, len);
+        if (list)
+                memcpy(rom + 0x80, list, list_len);
+        put(t, "dev/.keep", "");
+        p = path_join(t->root, "dev/mem");
+        file_write(p, mem, 1 << 20);
+        free(p);
+        free(mem);
+}
+
+static void test_vbe_from_a_video_bios(void **state)
+{
+        /* 4F00: "VESA", version 2.0, modes at C000:0080, 4 MiB; 4F01: 1024x768x16, LFB. */
+        static const uint8_t code[] = {
+                0x3d, 0x00, 0x4f, 0x75, 39,                     /* cmp ax,4f00; jne 4f01 */
+                0x26, 0xc7, 0x05, 0x56, 0x45,                   /* [es:di] = "VE" */
+                0x26, 0xc7, 0x45, 0x02, 0x53, 0x41,             /* "SA" */
+                0x26, 0xc7, 0x45, 0x04, 0x00, 0x02,             /* version 0x0200 */
+                0x26, 0xc7, 0x45, 0x0e, 0x80, 0x00,             /* mode list offset */
+                0x26, 0xc7, 0x45, 0x10, 0x00, 0xc0,             /* and segment */
+                0x26, 0xc7, 0x45, 0x12, 0x40, 0x00,             /* 64 x 64 KiB */
+                0xb8, 0x4f, 0x00, 0xcf,                         /* ax = 004f; iret */
+                0x3d, 0x01, 0x4f, 0x75, 26,                     /* cmp ax,4f01; jne fail */
+                0x26, 0xc7, 0x05, 0x9b, 0x00,                   /* attributes: LFB, graphics */
+                0x26, 0xc7, 0x45, 0x12, 0x00, 0x04,             /* 1024 */
+                0x26, 0xc7, 0x45, 0x14, 0x00, 0x03,             /* 768 */
+                0x26, 0xc6, 0x45, 0x19, 0x10,                   /* 16 bpp */
+                0xb8, 0x4f, 0x00, 0xcf, 0xb8, 0x00, 0x01, 0xcf, /* ok; fail: ax = 0100 */
+        };
+        static const uint8_t list[] = { 0x17, 0x01, 0xff, 0xff };
+        struct tree *t = *state;
+        struct hw_source src = { .sysroot = t->root };
+        struct hw_vbe vbe;
+
+        put_mem(t, code, sizeof(code), list, sizeof(list));
+        assert_int_equal(hw_vbe_probe(&src, &vbe), 0);
+        assert_true(vbe.probed);
+        assert_int_equal(vbe.version, 0x0200);
+        assert_int_equal(vbe.memory, 4 << 20);
+        assert_int_equal(vbe.n_modes, 1);
+        assert_int_equal(vbe.modes[0].mode, 0x117);
+        assert_int_equal(vbe.modes[0].width, 1024);
+        assert_int_equal(vbe.modes[0].height, 768);
+        assert_int_equal(vbe.modes[0].bpp, 16);
+        assert_true(vbe.modes[0].lfb);
+        assert_int_equal(vbe.vga, 0x317);
+        assert_string_equal(vbe.gfxpayload, "1024x768x16");
+}
+
+static void test_vbe_bios_that_loops_is_stopped(void **state)
+{
+        static const uint8_t code[] = { 0xeb, 0xfe }; /* jmp $ */
+        struct tree *t = *state;
+        struct hw_source src = { .sysroot = t->root };
+        struct hw_vbe vbe;
+
+        put_mem(t, code, sizeof(code), NULL, 0);
+        assert_int_equal(hw_vbe_probe(&src, &vbe), -ETIMEDOUT);
+        assert_false(vbe.probed);
+        assert_non_null(strstr(vbe.why, "did not return"));
+}
+
+static void test_vbe_bios_that_spins_hits_the_instruction_limit(void **state)
+{
+        /* mov cx,ffff; loop $; jmp back to the mov: never tight, never done. */
+        static const uint8_t code[] = { 0xb9, 0xff, 0xff, 0xe2, 0xfe, 0xeb, 0xf9 };
+        struct tree *t = *state;
+        struct hw_source src = { .sysroot = t->root };
+        struct hw_vbe vbe;
+
+        put_mem(t, code, sizeof(code), NULL, 0);
+        assert_int_equal(hw_vbe_probe(&src, &vbe), -ETIMEDOUT);
+        assert_non_null(strstr(vbe.why, "too long"));
+}
+
+static void test_vbe_bios_that_runs_away_is_stopped(void **state)
+{
+        static const uint8_t code[] = { 0xea, 0x00, 0x50, 0x00, 0x00 }; /* jmp 0000:5000 */
+        struct tree *t = *state;
+        struct hw_source src = { .sysroot = t->root };
+        struct hw_vbe vbe;
+
+        put_mem(t, code, sizeof(code), NULL, 0);
+        assert_int_equal(hw_vbe_probe(&src, &vbe), -EFAULT);
+        assert_non_null(strstr(vbe.why, "ran outside its code"));
+}
+
+static void test_vbe_without_mem_or_rom(void **state)
+{
+        static const uint8_t code[] = { 0xcf };
+        struct tree *t = *state;
+        struct hw_source src = { .sysroot = t->root };
+        struct hw_vbe vbe;
+        char *p;
+
+        assert_int_equal(hw_vbe_probe(&src, &vbe), -ENOENT);
+        assert_non_null(strstr(vbe.why, "cannot open /dev/mem"));
+        put_mem(t, code, sizeof(code), NULL, 0);
+        p = path_join(t->root, "dev/mem");
+        assert_int_equal(truncate(p, 4096), 0); /* cut short */
+        free(p);
+        assert_int_equal(hw_vbe_probe(&src, &vbe), -EIO);
+}
+
 int main(void)
 {
         struct test_list l = { 0 };
@@ -320,6 +437,17 @@ int main(void)
         tests_add(&l, "edid_preferred_mode", test_edid_preferred_mode, NULL, NULL, NULL);
         tests_add(&l, "video_recommendation", test_video_recommendation, tree_setup, tree_teardown,
                   NULL);
+        tests_add(&l, "vbe_from_a_video_bios", test_vbe_from_a_video_bios, tree_setup,
+                  tree_teardown, NULL);
+        tests_add(&l, "vbe_bios_that_loops_is_stopped", test_vbe_bios_that_loops_is_stopped,
+                  tree_setup, tree_teardown, NULL);
+        tests_add(&l, "vbe_bios_that_spins_hits_the_instruction_limit",
+                  test_vbe_bios_that_spins_hits_the_instruction_limit, tree_setup, tree_teardown,
+                  NULL);
+        tests_add(&l, "vbe_bios_that_runs_away_is_stopped", test_vbe_bios_that_runs_away_is_stopped,
+                  tree_setup, tree_teardown, NULL);
+        tests_add(&l, "vbe_without_mem_or_rom", test_vbe_without_mem_or_rom, tree_setup,
+                  tree_teardown, NULL);
         tests_add(&l, "missing_tree_is_all_unknown", test_missing_tree_is_all_unknown, tree_setup,
                   tree_teardown, NULL);
         tests_add(&l, "fifo_in_place_of_a_file_does_not_hang",
