@@ -61,7 +61,8 @@ struct hw_cpu {
         char msr_why[96];     /* why it was not read */
         enum hw_tristate kvm; /* /dev/kvm answers KVM_GET_API_VERSION */
         enum hw_tristate nested;
-        enum hw_tristate iommu;
+        enum hw_tristate iommu; /* an IOMMU is active (/sys/class/iommu) */
+        char iommu_table[8];    /* the firmware describes one: "DMAR" (Intel), "IVRS" (AMD) */
         enum hw_verdict verdict;
         char reason[256];
 };

@@ -259,6 +259,17 @@ void hw_cpu_detect(const struct hw_source *src, struct hw_cpu *cpu)
         cpu->kvm = kvm_usable(src);
         cpu->nested = nested(src, cpu->svm ? "kvm_amd" : "kvm_intel");
         cpu->iommu = iommu(src);
+        /* The firmware's table says the hardware is there even when the kernel runs it off
+         * (intel_iommu=on missing): what PCI passthrough will need. */
+        for (const char *const *t = (const char *const[]){ "DMAR", "IVRS", NULL }; *t; t++) {
+                char p[64], full[512];
+                (void) snprintf(p, sizeof(p), "/sys/firmware/acpi/tables/%s", *t);
+                hw_path(src, p, full, sizeof(full));
+                if (access(full, F_OK) == 0) {
+                        (void) snprintf(cpu->iommu_table, sizeof(cpu->iommu_table), "%s", *t);
+                        break;
+                }
+        }
         hw_cpu_decide(cpu);
 }
 

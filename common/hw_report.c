@@ -68,6 +68,7 @@ static void cpu_json(struct json *j, const struct hw_cpu *c)
         json_string(j, "kvm", hw_tristate_names[c->kvm]);
         json_string(j, "nested", hw_tristate_names[c->nested]);
         json_string(j, "iommu", hw_tristate_names[c->iommu]);
+        str_or_null(j, "iommu_acpi_table", c->iommu_table);
         json_end_object(j);
 }
 

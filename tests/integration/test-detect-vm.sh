@@ -91,6 +91,25 @@ check novt 'r["cpu"]["extension"] == "none" and r["cpu"]["verdict"] == "hidden-b
 check novt 'r["video"]["framebuffer"] is None and not r["video"]["vbe"]["probed"] and "no VBE" in r["video"]["vbe"]["error"] and r["video"]["recommendation"].startswith("serial")' \
         "no VGA card: no framebuffer, no VBE, the serial console recommended"
 
+# Two disks that mdadm makes a RAID1 of, in the VM itself (the md driver is the guest's).
+need_cmd mdadm
+vm_initramfs "$TEST_TMPDIR/initrd-md.gz" --bin "$DETECT" --bin mdadm --module raid1
+vm_disk "$TEST_TMPDIR/md0.raw" 64M
+vm_disk "$TEST_TMPDIR/md1.raw" 64M
+md=()
+vm_drive md virtio "$TEST_TMPDIR/md0.raw"
+vm_drive md virtio "$TEST_TMPDIR/md1.raw"
+if vm_run --wait "vda vdb" --sh "mdadm --create /dev/md0 --run --quiet --level=1 --raid-devices=2 \
+        --metadata=1.2 --name=kvmforge /dev/vda /dev/vdb >/dev/null 2>&1 && $DETECT detect --json" \
+        -- -cpu qemu64 -vga none "${md[@]}" >"$TEST_TMPDIR/md.json" 2>"$TEST_TMPDIR/md.err"; then
+        note "md: booted, made the array and detected in ${VM_SECONDS:-?} s"
+else
+        note "md: $(tail -5 "$TEST_TMPDIR/md.err")"
+        echo "{}" >"$TEST_TMPDIR/md.json"
+fi
+check md 'sorted(disks) == ["vda", "vdb"] and all(d["content"]["type"] == "linux_raid_member" and d["content"]["label"].endswith(":kvmforge") for d in r["disks"])' \
+        "the members of an md RAID1 are seen as such, with the array's name (md0 itself is not a disk)"
+
 if vm_have_ovmf; then
         detect_in uefi --ovmf -- -cpu qemu64 -vga std "${disks[@]}"
         check uefi 'r["firmware"]["mode"] == "uefi" and r["firmware"]["secure_boot"] in ("no", "unknown")' \

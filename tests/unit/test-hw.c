@@ -114,7 +114,11 @@ static void test_cpu_verdict(void **state)
                         "processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: %s\n\nprocessor\t: 1\n",
                         c->cpuinfo);
         put(t, "proc/cpuinfo", info);
+        if (c->want == HW_VERDICT_OK)
+                put(t, "sys/firmware/acpi/tables/DMAR", "DMAR");
         cpu_of(t, &cpu);
+        assert_string_equal(cpu.iommu_table, c->want == HW_VERDICT_OK ? "DMAR" : "");
+        assert_int_equal(cpu.iommu, HW_UNKNOWN); /* no /sys/class/iommu in these trees */
         if (cpu.verdict != c->want || !strstr(cpu.reason, c->reason_has))
                 fail_msg("%s: got %s (%s)", c->name, hw_verdict_names[cpu.verdict], cpu.reason);
         assert_int_equal(cpu.threads, 2);
