@@ -232,3 +232,24 @@ image_virtual_size() {
         qemu-img info -f "$2" --output=json "$1" |
                 sed -n '/^ *"virtual-size": /{ s/^ *"virtual-size": *\([0-9]*\),*$/\1/p; q }'
 }
+
+# Case results, one line each as tests/run.sh counts them; tap_end prints the tally and
+# returns non-zero when a case failed.
+PASSED=0
+FAILED=0
+
+ok() {
+        echo "ok - $1"
+        PASSED=$((PASSED + 1))
+}
+
+# not_ok NAME [REASON]
+not_ok() {
+        echo "not ok - $1${2:+: $2}"
+        FAILED=$((FAILED + 1))
+}
+
+tap_end() {
+        echo "$PASSED passed, $FAILED failed"
+        ((FAILED == 0))
+}

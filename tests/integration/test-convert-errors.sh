@@ -140,18 +140,6 @@ patch_int l1-past-eof.qcow2 $((l1)) 8 $(((1 << 63) | (1 << 40))) be
 step qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse small.raw huge-capacity.vmdk
 patch_int huge-capacity.vmdk 12 8 $((1 << 62))
 
-PASSED=0
-FAILED=0
-
-ok() {
-        echo "ok - $1"
-        PASSED=$((PASSED + 1))
-}
-
-not_ok() {
-        echo "not ok - $1: $2"
-        FAILED=$((FAILED + 1))
-}
 
 # expect_failure NAME SRC OUTFMT: exit 1, one stderr line naming SRC, an empty output dir.
 expect_failure() {

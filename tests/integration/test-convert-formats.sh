@@ -135,9 +135,6 @@ EXTRA=(
         "qcow2 default --threads 1 --progress"
 )
 
-PASSED=0
-FAILED=0
-
 # The image is converted with sources named relative to the output directory, which is the
 # working directory: relative extent and parent names must resolve against their descriptor.
 check() {
@@ -206,11 +203,6 @@ check() {
         echo "ok - $name"
         note "$name: $((SECONDS - t)) s"
         PASSED=$((PASSED + 1))
-}
-
-not_ok() {
-        echo "not ok - $1: $2"
-        FAILED=$((FAILED + 1))
 }
 
 source_of() {

@@ -24,19 +24,8 @@ need_cmd qemu-system-x86_64 timeout
 setup_tmpdir
 TIMEOUT=${BOOT_TIMEOUT:-180}
 START=$SECONDS
-PASSED=0 FAILED=0
 make_guest_disk "$TEST_TMPDIR/guest.raw"
 note "guest disk: $GUEST_DISK (kernel $GUEST_KERNEL_RELEASE)"
-
-ok() {
-        echo "ok - $1"
-        PASSED=$((PASSED + 1))
-}
-
-not_ok() {
-        echo "not ok - $1: $2"
-        FAILED=$((FAILED + 1))
-}
 
 # Microseconds since the epoch.
 now_us() {

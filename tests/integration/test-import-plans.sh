@@ -25,9 +25,6 @@ if [[ ! -x $KVMFORGE ]]; then
         [[ -x $KVMFORGE ]] || skip "no $KVMFORGE"
 fi
 setup_tmpdir
-PASSED=0 FAILED=0
-ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
-not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
 
 # Prints the plan (JSON on stdin) without its host-dependent parts, pretty-printed.
 normalize() {

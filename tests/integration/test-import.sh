@@ -25,8 +25,6 @@ at_exit "ip link del $BRIDGE"
 
 PREFIX=kvmforge-imp-$$
 n=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; }
 
 # A 64 MiB disk with 3 MiB of random data at its start and a marker near its end.
 RAW=$TEST_TMPDIR/disk.raw

@@ -20,18 +20,7 @@ vm_check_tools
 need_cmd lvm readlink
 setup_tmpdir
 START=$SECONDS
-PASSED=0 FAILED=0
 T=$TEST_TMPDIR
-
-ok() {
-        echo "ok - $1"
-        PASSED=$((PASSED + 1))
-}
-
-not_ok() {
-        echo "not ok - $1: $2"
-        FAILED=$((FAILED + 1))
-}
 
 # One line for a failure's reason.
 oneline() {
