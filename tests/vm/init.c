@@ -26,6 +26,7 @@
  * Built static by vm.sh (`cc -static -Os`), not by the Makefile: the guest has no libc.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -186,6 +187,20 @@ static void mount_fs(const char *source, const char *dir, const char *type, cons
         (void) mkdir(dir, 0755);
         if (mount(source, dir, type, MS_NOSUID, data) < 0 && errno != EBUSY)
                 warn("cannot mount %s on '%s': %s", type, dir, strerror(errno));
+}
+
+static bool dir_empty(const char *path)
+{
+        DIR *d = opendir(path);
+        struct dirent *e;
+        bool empty = true;
+
+        if (!d)
+                return true;
+        while (empty && (e = readdir(d)))
+                empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+        closedir(d);
+        return empty;
 }
 
 /* Points fds 0-2 at the console unless the kernel already did (it needs /dev/console in the
@@ -568,7 +583,10 @@ int main(void)
         mount_fs("proc", "/proc", "proc", NULL);
         mount_fs("sysfs", "/sys", "sysfs", NULL);
         mount_fs("tmpfs", "/run", "tmpfs", "mode=0755");
-        mount_fs("tmpfs", "/tmp", "tmpfs", "mode=1777");
+        /* Programs built in a checkout under /tmp sit at their host paths in the initramfs:
+         * a tmpfs on a /tmp that holds anything would hide them. */
+        if (dir_empty("/tmp"))
+                mount_fs("tmpfs", "/tmp", "tmpfs", "mode=1777");
 
         {
                 int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
