@@ -59,3 +59,19 @@ int hw_read_attr(const struct hw_source *src, const char *path, char *buf, size_
                         buf[i] = '?';
         return 0;
 }
+
+int hw_link_name(const struct hw_source *src, const char *path, char *buf, size_t max)
+{
+        char p[1024], target[512];
+        const char *base;
+        ssize_t n;
+
+        hw_path(src, path, p, sizeof(p));
+        n = readlink(p, target, sizeof(target) - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        base = strrchr(target, '/');
+        (void) snprintf(buf, max, "%s", base ? base + 1 : target);
+        return 0;
+}

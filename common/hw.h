@@ -25,6 +25,9 @@ struct hw_source {
 ssize_t hw_read_file(const struct hw_source *src, const char *path, char *buf, size_t max);
 /* The first line of a small sysfs attribute, trimmed; -errno when unreadable. */
 int hw_read_attr(const struct hw_source *src, const char *path, char *buf, size_t max);
+/* The last component of the target of the symbolic link path ("ixgbe" for .../drivers/ixgbe):
+ * 0, or -errno when path is no link. */
+int hw_link_name(const struct hw_source *src, const char *path, char *buf, size_t max);
 /* Path of path inside the source, for opendir() and friends. */
 void hw_path(const struct hw_source *src, const char *path, char *buf, size_t max);
 

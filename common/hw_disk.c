@@ -79,16 +79,10 @@ static void by_id(const struct hw_source *src, struct hw_disk *d)
         hw_path(src, "/dev/disk/by-id", dir, sizeof(dir));
         dd = opendir(dir);
         while (dd && (e = readdir(dd)) && d->n_ids < HW_MAX_IDS) {
-                char p[1024], target[256];
-                const char *base;
-                ssize_t n;
-                (void) snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-                n = readlink(p, target, sizeof(target) - 1);
-                if (n <= 0)
-                        continue;
-                target[n] = '\0';
-                base = strrchr(target, '/');
-                if (strcmp(base ? base + 1 : target, d->name) == 0)
+                char p[512], target[64];
+                (void) snprintf(p, sizeof(p), "/dev/disk/by-id/%s", e->d_name);
+                if (hw_link_name(src, p, target, sizeof(target)) == 0 &&
+                    strcmp(target, d->name) == 0)
                         (void) snprintf(d->ids[d->n_ids++], sizeof(d->ids[0]), "/dev/disk/by-id/%s",
                                         e->d_name);
         }

@@ -98,9 +98,8 @@ int hw_nics_detect(const struct hw_source *src, struct hw_nic **ret, size_t *ret
         hw_path(src, "/sys/class/net", path, sizeof(path));
         d = opendir(path);
         while (d && (e = readdir(d))) {
-                char attr[300], buf[256], link[512];
+                char attr[300], buf[256];
                 struct hw_nic *nic;
-                ssize_t len;
 
                 if (e->d_name[0] == '.' || strcmp(e->d_name, "lo") == 0 ||
                     strlen(e->d_name) >= sizeof(nic->name) || n >= 256)
@@ -120,15 +119,7 @@ int hw_nics_detect(const struct hw_source *src, struct hw_nic **ret, size_t *ret
                 if (hw_read_attr(src, attr, buf, sizeof(buf)) == 0 && atol(buf) > 0)
                         nic->speed_mbps = atol(buf);
                 (void) snprintf(attr, sizeof(attr), "/sys/class/net/%s/device/driver", e->d_name);
-                hw_path(src, attr, path, sizeof(path));
-                len = readlink(path, link, sizeof(link) - 1);
-                if (len > 0) {
-                        const char *base;
-                        link[len] = '\0';
-                        base = strrchr(link, '/');
-                        (void) snprintf(nic->driver, sizeof(nic->driver), "%s",
-                                        base ? base + 1 : link);
-                }
+                (void) hw_link_name(src, attr, nic->driver, sizeof(nic->driver));
                 (void) snprintf(attr, sizeof(attr), "/sys/class/net/%s/device", e->d_name);
                 hw_path(src, attr, path, sizeof(path));
                 nic->virtual_dev = access(path, F_OK) != 0;
