@@ -407,10 +407,8 @@ static int import_file(struct import *im, const struct ovf_file *f, struct input
                 if (r < 0)
                         return r;
         }
-        if (chunked) {
-                r = drain(raw, err);
-                return r < 0 && im->chunk_err.msg[0] ? err_set(err, r, "%s", im->chunk_err.msg) : r;
-        }
+        if (chunked)
+                return drain(raw, err);
         return hashes_finish(im, &h, name, err);
 }
 
@@ -548,8 +546,10 @@ static int walk_ova_members(struct import *im, struct err *err)
                         if (r < 0)
                                 return r;
                         r = import_file(im, f, chunks, f->href, true, err);
-                        if (r < 0 && im->chunk_err.msg[0])
-                                r = err_set(err, r, "%s", im->chunk_err.msg);
+                        /* A chunk's own failure (its digest) is the cause; whoever was reading
+                         * when it surfaced saw only a failed read. */
+                        if (r < 0 && im->chunk_err.msg[0] && err)
+                                *err = im->chunk_err;
                 } else if (f) {
                         r = import_file(im, f, tar_member(im->tar), e.name, false, err);
                 } else {

@@ -157,6 +157,15 @@ tar -C "$P/extra" --format=ustar -cf "$P/extra.ova" web01.ovf web01.mf web01-dis
 import_fails "a file listed in the manifest but missing stops the import" "$P/extra.ova" \
         "$PREFIX-j" "'web01-nvram' is listed in the manifest but missing"
 
+# One chunk of a chunked disk does not match its manifest line: the chunk is named.
+mkdir -p "$P/badchunk"
+tar -C "$P/badchunk" -xf "$P/chunk.ova"
+sed -i "s/\(web01-disk1.vmdk.000000001)= \).*/\1$ZEROS/" "$P/badchunk/web01.mf"
+tar -C "$P/badchunk" --format=ustar -cf "$P/badchunk.ova" web01.ovf web01.mf \
+        $(cd "$P/badchunk" && ls web01-disk1.vmdk.*)
+import_fails "a chunk that does not match the manifest is named" "$P/badchunk.ova" \
+        "$PREFIX-k2" "'web01-disk1.vmdk.000000001' does not match its SHA256 digest"
+
 # Truncated in the middle of the disk.
 head -c 2000000 "$P/plain.ova" >"$P/trunc.ova"
 import_fails "a truncated OVA" "$P/trunc.ova" "$PREFIX-k" "truncated or corrupt"
