@@ -11,7 +11,7 @@ set -euo pipefail
 
 [[ $(id -u) == 0 ]] || skip "the VM's disks and msr need root inside; run as root"
 vm_check_tools
-need_cmd python3 lvm
+need_cmd python3 lvm mdadm
 setup_tmpdir
 DETECT=${KVMFORGE_INSTALL:-$REPO_ROOT/build/kvmforge-install}
 [[ -x $DETECT ]] || fail "'$DETECT' is not built"
@@ -62,6 +62,7 @@ EOF
 }
 
 detect_in svm -- -cpu qemu64,+svm -vga std "${disks[@]}"
+note "svm: the video BIOS lists $(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["video"]["vbe"]["modes"]))' "$TEST_TMPDIR/svm.json" 2>/dev/null) graphics modes"
 check svm 'r["cpu"]["extension"] == "svm" and r["cpu"]["hypervisor"] and r["cpu"]["hypervisor_vendor"] == "TCGTCGTCGTCG"' \
         "AMD-V offered by QEMU is seen in CPUID, under the TCG hypervisor"
 check svm 'r["cpu"]["verdict"] == "ok" and r["cpu"]["firmware_lock_msr"] == 0 and r["cpu"]["kvm"] == "no"' \
@@ -92,7 +93,6 @@ check novt 'r["video"]["framebuffer"] is None and not r["video"]["vbe"]["probed"
         "no VGA card: no framebuffer, no VBE, the serial console recommended"
 
 # Two disks that mdadm makes a RAID1 of, in the VM itself (the md driver is the guest's).
-need_cmd mdadm
 vm_initramfs "$TEST_TMPDIR/initrd-md.gz" --bin "$DETECT" --bin mdadm --module raid1
 vm_disk "$TEST_TMPDIR/md0.raw" 64M
 vm_disk "$TEST_TMPDIR/md1.raw" 64M
