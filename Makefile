@@ -79,7 +79,9 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/kvmforge-image: $(BUILD)/imagebuild/kvmforge-image.o $(BUILD)/imagebuild/import-cmd.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/kvmforge-install: $(BUILD)/installer/kvmforge-install.o $(LIB)
+INSTALL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard installer/*.c))
+
+$(BUILD)/kvmforge-install: $(INSTALL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
@@ -115,7 +117,7 @@ bench: deps-test $(PROGRAMS)
 	bench/convert.sh
 
 format:
-	clang-format -i common/*.[ch] imagebuild/*.[ch] installer/*.c tests/unit/*.c tests/fuzz/*.c tests/tools/*.c
+	clang-format -i common/*.[ch] imagebuild/*.[ch] installer/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/tools/*.c
 
 clean:
 	rm -rf build

@@ -146,6 +146,36 @@ struct hw_disk {
 /* Whole disks (no partitions, loop, ram, zram, dm or md devices), sorted by name. */
 int hw_disks_detect(const struct hw_source *src, struct hw_disk **ret, size_t *ret_n);
 
+/* ---- selectors: the disks and NICs an answer names (hw_match.c) ---- */
+
+/* Disks an answer names, into ret_idx (room for n indexes, in disks' order), *ret_n of them:
+ *   sda, /dev/sda, /dev/disk/by-id/NAME or a by-id NAME alone: that disk, even when it is the
+ *     install medium or in use (the caller refuses it with a reason);
+ *   KEY=GLOB[,KEY=GLOB...] with keys model, serial, wwn, transport (nvme sata scsi usb virtio
+ *     ...), type (ssd or hdd) and size (largest, smallest, >=N, <=N with a unit such as 100G):
+ *     every key must hold; never the install medium nor a disk in use, and largest/smallest
+ *     choose among what the other keys leave (a tie keeps both: the caller reports it).
+ * 0 (with *ret_n possibly 0), or -EINVAL with err saying what is wrong with sel. */
+int hw_disks_match(const char *sel, const struct hw_disk *disks, size_t n, size_t *ret_idx,
+                   size_t *ret_n, struct err *err);
+
+/* ESXi's install/clearpart --firstdisk[=LIST]: LIST (default "local,remote,usb") is tried in
+ * order, each entry a category (local: any transport but usb; remote: iscsi, fc; usb; esx: a
+ * disk holding an earlier kvmforge install, an LVM PV of the VG HW_INSTALL_VG), a transport or
+ * driver name (nvme, ahci, vmw_ahci, virtio_blk, usb-storage), or a model/vendor prefix; the
+ * first disk of the first entry that matches any is chosen, in name order. Never the install
+ * medium nor a disk in use. 0 with *ret_idx, -ENODEV (err says what was tried), or -EINVAL. */
+#define HW_INSTALL_VG "kvmforge"
+int hw_disks_firstdisk(const char *list, const struct hw_disk *disks, size_t n, size_t *ret_idx,
+                       struct err *err);
+
+/* NICs an answer names, like hw_disks_match(): a name (eno1), a MAC (any case, ':' or '-'),
+ * "link" (physical NICs with carrier), "bootif" (the NIC whose MAC is bootif, from BOOTIF=;
+ * none when bootif is NULL), ESXi's vmnicN (the N-th physical NIC in name order), or
+ * KEY=GLOB[,KEY=GLOB...] with keys name, mac and driver (virtual NICs never match these). */
+int hw_nics_match(const char *sel, const struct hw_nic *nics, size_t n, const char *bootif,
+                  size_t *ret_idx, size_t *ret_n, struct err *err);
+
 /* ---- VBE, through the video BIOS (hw_vbe.c) ---- */
 
 #define HW_MAX_VBE_MODES 128

@@ -1,4 +1,5 @@
-/* kvmforge-install: the node installer. For now: `detect`, the hardware report. */
+/* kvmforge-install: the node installer: `detect` (the hardware report), `check-answer` and
+ * `fetch-answer` (answer files); the sub-commands live in their own files (cli.h). */
 
 #include <errno.h>
 #include <getopt.h>
@@ -8,12 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "hw.h"
 #include "json.h"
 #include "log.h"
 #include "units.h"
-
-#define EXIT_USAGE 2
 
 static bool arg_json;
 static const char *arg_sysroot;
@@ -24,7 +24,13 @@ static void help(void)
                "Commands:\n"
                "  detect [--json] [--sysroot DIR]  report what this machine can do as a KVM node:\n"
                "                                   CPU virtualization verdict, firmware, memory,\n"
-               "                                   disks and what is on them, NICs\n\n"
+               "                                   disks and what is on them, NICs\n"
+               "  check-answer [--strict] [--json] SRC\n"
+               "                                   validate a kickstart answer file (path or\n"
+               "                                   URL) and print what it will do\n"
+               "  fetch-answer [SRC]               fetch the answer as the installer does (kernel\n"
+               "                                   command line, medium, labelled disk, HTTP)\n\n"
+               "Each command has --help.\n\n"
                "Options of detect:\n"
                "      --json          print the full report as JSON (schema in README.md)\n"
                "      --sysroot=DIR   read proc/, sys/, dev/ and kvmforge/{cpuid,msr,kvm} from a\n"
@@ -176,6 +182,10 @@ int main(int argc, char **argv)
                         return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
                 return detect() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         }
+        if (!strcmp(argv[1], "check-answer"))
+                return check_answer_main(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "fetch-answer"))
+                return fetch_answer_main(argc - 1, argv + 1);
         fprintf(stderr, "kvmforge-install: unknown command '%s'; see 'kvmforge-install --help'\n",
                 argv[1]);
         return EXIT_USAGE;

@@ -1,0 +1,8 @@
+#pragma once
+/* The sub-commands of kvmforge-install, each in its own file: parse its options and run. Each
+ * returns the process's exit status (EXIT_SUCCESS, EXIT_FAILURE or EXIT_USAGE). */
+
+#define EXIT_USAGE 2
+
+int fetch_answer_main(int argc, char **argv); /* fetch-cmd.c */
+int check_answer_main(int argc, char **argv); /* check-cmd.c */
