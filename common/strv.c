@@ -1,5 +1,6 @@
 #include "strv.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,4 +51,50 @@ void strv_free(char ***v, size_t *n)
         free(*v);
         *v = NULL;
         *n = 0;
+}
+
+/* Optimal string alignment distance (Levenshtein plus swapped neighbours), case-insensitive,
+ * capped: words longer than 63 bytes are never close. */
+static unsigned distance(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        unsigned d[64][64];
+
+        if (la >= 64 || lb >= 64)
+                return UINT32_MAX;
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = (unsigned) i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = (unsigned) j;
+        for (size_t i = 1; i <= la; i++)
+                for (size_t j = 1; j <= lb; j++) {
+                        unsigned cost = tolower((unsigned char) a[i - 1]) !=
+                                        tolower((unsigned char) b[j - 1]);
+                        unsigned v = d[i - 1][j] + 1;
+                        if (d[i][j - 1] + 1 < v)
+                                v = d[i][j - 1] + 1;
+                        if (d[i - 1][j - 1] + cost < v)
+                                v = d[i - 1][j - 1] + cost;
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                            d[i - 2][j - 2] + 1 < v)
+                                v = d[i - 2][j - 2] + 1;
+                        d[i][j] = v;
+                }
+        return d[la][lb];
+}
+
+const char *strv_closest(const char *word, const char *const *cands, size_t n)
+{
+        size_t len = strlen(word);
+        unsigned best = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+        const char *found = NULL;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned d = distance(word, cands[i]);
+                if (d <= best && (!found || d < best)) {
+                        found = cands[i];
+                        best = d;
+                }
+        }
+        return found;
 }

@@ -14,3 +14,7 @@ int strv_vaddf(char ***v, size_t *n, const char *fmt, va_list ap)
         __attribute__((format(printf, 3, 0)));
 /* Frees every string and the list, and empties it. */
 void strv_free(char ***v, size_t *n);
+
+/* The candidate closest to word, for "did you mean ...?" (case-insensitive; at most 1 edit
+ * for words of up to 3 letters, 2 up to 6, 3 beyond), or NULL when none is close. */
+const char *strv_closest(const char *word, const char *const *cands, size_t n);
