@@ -73,6 +73,16 @@ static const struct answer_volgroup *find_vg(const struct answer_storage *s, con
                 strv_closest((word), names_, k_);              \
         })
 
+/* Where the custom layout starts, for messages about it as a whole. */
+static struct answer_at layout_at(const struct answer_storage *s)
+{
+        return s->n_parts   ? s->parts[0].at
+               : s->n_lvs   ? s->lvs[0].at
+               : s->n_vgs   ? s->vgs[0].at
+               : s->n_raids ? s->raids[0].at
+                            : (struct answer_at){ 0 };
+}
+
 static int check_mounts(struct answer *a)
 {
         const struct answer_storage *s = &a->storage;
@@ -106,7 +116,7 @@ static int check_mounts(struct answer *a)
                 if (strcmp(seen[k].mount, "/") == 0)
                         return 0;
         if (s->n_parts + s->n_lvs + s->n_raids > 0)
-                return answer_diag(a, ANSWER_ERROR, s->n_parts ? s->parts[0].at : s->lvs[0].at,
+                return answer_diag(a, ANSWER_ERROR, layout_at(s),
                                    "the layout has no '/': add 'part /' or 'logvol /'");
         return 0;
 }
@@ -209,7 +219,9 @@ static uint64_t vg_capacity(const struct answer_storage *s, const struct answer_
         for (size_t j = 0; j < v->n_pvs; j++) {
                 const struct answer_part *p = find_part(s, v->pvs[j]);
                 if (!p) {
-                        *grows = true; /* a RAID device: sized by its members */
+                        /* A RAID device is sized by its members; an undefined PV is an error
+                         * of its own and adds nothing. */
+                        *grows = *grows || find_raid(s, v->pvs[j]) != NULL;
                         continue;
                 }
                 if (p->grow || p->size == ANSWER_UNSET)
@@ -369,8 +381,7 @@ static int check_storage(struct answer *a)
                 for (size_t i = 0; i < s->n_parts; i++)
                         efi = efi || strcmp(s->parts[i].name, "/boot/efi") == 0;
                 if (!efi && !s->reqpart)
-                        TRY(answer_diag(a, ANSWER_WARNING,
-                                        s->n_parts ? s->parts[0].at : s->lvs[0].at,
+                        TRY(answer_diag(a, ANSWER_WARNING, layout_at(s),
                                         "the layout has no EFI system partition: add 'reqpart' "
                                         "(or 'part /boot/efi --fstype=efi --size=512'), or the "
                                         "node cannot boot on UEFI"));

@@ -65,33 +65,23 @@ static void opt_list(FILE *f, const char *name, char **v, size_t n)
         }
 }
 
-static void password(FILE *f, const char *cmd, const char *who, const struct answer_password *pw,
-                     bool with_secrets)
+static void rootpw(FILE *f, const struct answer_password *pw, bool with_secrets)
 {
         if (!pw->set) {
-                if (pw->lock && strcmp(cmd, "rootpw") == 0)
+                if (pw->lock)
                         fputs("rootpw --lock\n", f);
                 return;
         }
         if (!with_secrets) {
-                fprintf(f, "# %s's password is set; it is left out of this file%s\n", who,
-                        pw->lock ? " (locked)" : "");
+                fprintf(f, "# root's password is set; it is left out of this file\n%s",
+                        pw->lock ? "rootpw --lock\n" : "");
                 return;
         }
-        fputs(cmd, f);
-        if (strcmp(cmd, "user") == 0) {
-                fputs(" --name=", f);
-                word(f, who);
-                fputs(" --password=", f);
-                word(f, pw->value);
-        }
-        fputs(pw->crypted ? " --iscrypted" : " --plaintext", f);
+        fputs(pw->crypted ? "rootpw --iscrypted" : "rootpw --plaintext", f);
         opt_flag(f, "lock", pw->lock);
-        opt_flag(f, "allow-ssh", pw->allow_ssh && strcmp(cmd, "rootpw") == 0);
-        if (strcmp(cmd, "rootpw") == 0) {
-                fputc(' ', f);
-                word(f, pw->value);
-        }
+        opt_flag(f, "allow-ssh", pw->allow_ssh);
+        fputc(' ', f);
+        word(f, pw->value);
         fputc('\n', f);
 }
 
@@ -271,9 +261,12 @@ int answer_write_kickstart(const struct answer *a, bool with_secrets, FILE *f)
         opt_flag(f, "nested", h->nested);
         opt_flag(f, "force-reinstall", h->force_reinstall);
         fputc('\n', f);
-        password(f, "rootpw", "root", &a->rootpw, with_secrets);
+        rootpw(f, &a->rootpw, with_secrets);
         for (size_t i = 0; i < a->n_users; i++) {
                 const struct answer_user *u = &a->users[i];
+                if (u->pw.set && !with_secrets)
+                        fprintf(f, "# the password of '%s' is set; it is left out of this file\n",
+                                u->name);
                 fputs("user --name=", f);
                 word(f, u->name);
                 opt_list(f, "groups", u->groups, u->n_groups);
@@ -282,9 +275,12 @@ int answer_write_kickstart(const struct answer *a, bool with_secrets, FILE *f)
                 opt(f, "gecos", u->gecos);
                 opt_size(f, "uid", u->uid);
                 opt_size(f, "gid", u->gid);
-                opt_flag(f, "lock", u->pw.lock && (!u->pw.set || !with_secrets));
+                if (u->pw.set && with_secrets) {
+                        opt(f, "password", u->pw.value);
+                        fputs(u->pw.crypted ? " --iscrypted" : " --plaintext", f);
+                }
+                opt_flag(f, "lock", u->pw.lock);
                 fputc('\n', f);
-                password(f, "user", u->name, &u->pw, with_secrets);
         }
         for (size_t i = 0; i < a->n_sshkeys; i++) {
                 fputs("sshkey --username=", f);
