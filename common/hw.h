@@ -149,30 +149,43 @@ int hw_disks_detect(const struct hw_source *src, struct hw_disk **ret, size_t *r
 /* ---- selectors: the disks and NICs an answer names (hw_match.c) ---- */
 
 /* Disks an answer names, into ret_idx (room for n indexes, in disks' order), *ret_n of them:
- *   sda, /dev/sda, /dev/disk/by-id/NAME or a by-id NAME alone: that disk, even when it is the
- *     install medium or in use (the caller refuses it with a reason);
- *   KEY=GLOB[,KEY=GLOB...] with keys model, serial, wwn, transport (nvme sata scsi usb virtio
- *     ...), type (ssd or hdd) and size (largest, smallest, >=N, <=N with a unit such as 100G):
- *     every key must hold; never the install medium nor a disk in use, and largest/smallest
- *     choose among what the other keys leave (a tie keeps both: the caller reports it).
- * 0 (with *ret_n possibly 0), or -EINVAL with err saying what is wrong with sel. */
+ *   sda, /dev/sda, /dev/disk/by-id/NAME, disk/by-id/NAME or a by-id NAME alone: that disk, even
+ *     when it is the install medium or in use (the caller refuses it with a reason);
+ *   KEY=GLOB[,KEY=GLOB...] with keys (any case) model, serial, wwn (fnmatch(3) globs, any case),
+ *     transport (nvme sata scsi usb virtio mmc ide iscsi fc unknown, or a glob), type (ssd or
+ *     hdd; unknown rotation is neither) and size (largest, smallest, or >=N, <=N, >N, <N, also
+ *     written size>=N; N with a unit: K..P and KiB..PiB are powers of 1024, KB..PB of 1000, up
+ *     to three decimals, as in 1.5T or 480GB): every key must hold; never the install medium, a
+ *     disk in use, a read-only disk nor one without a medium (size 0), and largest/smallest
+ *     choose among what the other keys leave (a tie keeps both: the caller reports it). Commas
+ *     separate clauses; "\," puts one in a value (fnmatch(3) reads it as a comma). At most 512
+ *     bytes, 16 clauses and 8 '*' in a glob.
+ * 0 (with *ret_n possibly 0, as for a name no disk has), or -EINVAL with err saying what is
+ * wrong with sel (with a did-you-mean for a mistyped key or transport). */
 int hw_disks_match(const char *sel, const struct hw_disk *disks, size_t n, size_t *ret_idx,
                    size_t *ret_n, struct err *err);
 
-/* ESXi's install/clearpart --firstdisk[=LIST]: LIST (default "local,remote,usb") is tried in
- * order, each entry a category (local: any transport but usb; remote: iscsi, fc; usb; esx: a
- * disk holding an earlier kvmforge install, an LVM PV of the VG HW_INSTALL_VG), a transport or
- * driver name (nvme, ahci, vmw_ahci, virtio_blk, usb-storage), or a model/vendor prefix; the
- * first disk of the first entry that matches any is chosen, in name order. Never the install
- * medium nor a disk in use. 0 with *ret_idx, -ENODEV (err says what was tried), or -EINVAL. */
+/* ESXi's install/clearpart --firstdisk[=LIST]: LIST (default "local,remote,usb", also for NULL
+ * or "") is tried in order, each entry (any case) a category (local: any transport but usb and
+ * the remote ones; remote: iscsi, fc; usb; esx: a disk holding an earlier kvmforge install, an
+ * LVM PV of the VG HW_INSTALL_VG), a transport, a driver name standing for one (ahci, vmw_ahci:
+ * sata; nvme_pcie: nvme; virtio_blk, pvscsi: virtio; usb-storage: usb; megaraid*, mpt*, lsi*:
+ * scsi; ...), else a prefix of the model; the first disk of the first entry that matches any is
+ * chosen, in name order (strcmp(), as hw_disks_detect() sorts). Never the install medium, a
+ * disk in use, read-only or without a medium. 0 with *ret_idx, -ENODEV (err names the list and
+ * each disk with why it was left out), or -EINVAL (an empty entry, more than 16). */
 #define HW_INSTALL_VG "kvmforge"
 int hw_disks_firstdisk(const char *list, const struct hw_disk *disks, size_t n, size_t *ret_idx,
                        struct err *err);
 
-/* NICs an answer names, like hw_disks_match(): a name (eno1), a MAC (any case, ':' or '-'),
- * "link" (physical NICs with carrier), "bootif" (the NIC whose MAC is bootif, from BOOTIF=;
- * none when bootif is NULL), ESXi's vmnicN (the N-th physical NIC in name order), or
- * KEY=GLOB[,KEY=GLOB...] with keys name, mac and driver (virtual NICs never match these). */
+/* NICs an answer names, like hw_disks_match(); the first reading that applies: a NIC's own name
+ * (eno1; it wins over the words below), a MAC (any case, ':' or '-', with or without the "01-"
+ * of BOOTIF=: the physical NICs with it, the virtual ones only when none has it, as a bridge
+ * carries its port's MAC), "link" (physical NICs with carrier), "bootif" (the NIC whose MAC is
+ * bootif, from BOOTIF=; none when bootif is NULL, -EINVAL when it is no MAC), ESXi's vmnicN
+ * (the N-th physical NIC in name order, from 0), or KEY=GLOB[,KEY=GLOB...] with keys name
+ * (case-sensitive), mac (':' or '-') and driver (virtual NICs never match these). A word that
+ * could be an interface name but names none gives none; anything else is -EINVAL. */
 int hw_nics_match(const char *sel, const struct hw_nic *nics, size_t n, const char *bootif,
                   size_t *ret_idx, size_t *ret_n, struct err *err);
 

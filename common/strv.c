@@ -53,11 +53,11 @@ void strv_free(char ***v, size_t *n)
         *n = 0;
 }
 
-/* Optimal string alignment distance (Levenshtein plus swapped neighbours), case-insensitive,
- * capped: words longer than 63 bytes are never close. */
+/* Optimal string alignment distance: Levenshtein plus the swap of two neighbours, the
+ * commonest typo ("modle"), case-insensitive. UINT32_MAX for words too long to bother with. */
 static unsigned distance(const char *a, const char *b)
 {
-        size_t la = strlen(a), lb = strlen(b);
+        size_t la = strnlen(a, 64), lb = strnlen(b, 64);
         unsigned d[64][64];
 
         if (la >= 64 || lb >= 64)
@@ -68,15 +68,15 @@ static unsigned distance(const char *a, const char *b)
                 d[0][j] = (unsigned) j;
         for (size_t i = 1; i <= la; i++)
                 for (size_t j = 1; j <= lb; j++) {
-                        unsigned cost = tolower((unsigned char) a[i - 1]) !=
-                                        tolower((unsigned char) b[j - 1]);
-                        unsigned v = d[i - 1][j] + 1;
+                        int ca = tolower((unsigned char) a[i - 1]);
+                        int cb = tolower((unsigned char) b[j - 1]);
+                        unsigned v = d[i - 1][j - 1] + (ca != cb);
+                        if (d[i - 1][j] + 1 < v)
+                                v = d[i - 1][j] + 1;
                         if (d[i][j - 1] + 1 < v)
                                 v = d[i][j - 1] + 1;
-                        if (d[i - 1][j - 1] + cost < v)
-                                v = d[i - 1][j - 1] + cost;
-                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                            d[i - 2][j - 2] + 1 < v)
+                        if (i > 1 && j > 1 && ca == tolower((unsigned char) b[j - 2]) &&
+                            cb == tolower((unsigned char) a[i - 2]) && d[i - 2][j - 2] + 1 < v)
                                 v = d[i - 2][j - 2] + 1;
                         d[i][j] = v;
                 }
@@ -85,13 +85,13 @@ static unsigned distance(const char *a, const char *b)
 
 const char *strv_closest(const char *word, const char *const *cands, size_t n)
 {
-        size_t len = strlen(word);
-        unsigned best = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+        /* Within one edit up to four letters, two beyond: else "size" would suggest "name". */
+        unsigned best = strnlen(word, 64) <= 4 ? 2 : 3;
         const char *found = NULL;
 
         for (size_t i = 0; i < n; i++) {
                 unsigned d = distance(word, cands[i]);
-                if (d <= best && (!found || d < best)) {
+                if (d < best) {
                         found = cands[i];
                         best = d;
                 }

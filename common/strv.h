@@ -15,6 +15,6 @@ int strv_vaddf(char ***v, size_t *n, const char *fmt, va_list ap)
 /* Frees every string and the list, and empties it. */
 void strv_free(char ***v, size_t *n);
 
-/* The candidate closest to word, for "did you mean ...?" (case-insensitive; at most 1 edit
- * for words of up to 3 letters, 2 up to 6, 3 beyond), or NULL when none is close. */
+/* The candidate closest to word, for "did you mean ...?" (case-insensitive; at most one edit
+ * for words of up to four letters, two beyond), or NULL when none is close. */
 const char *strv_closest(const char *word, const char *const *cands, size_t n);
