@@ -86,11 +86,17 @@ static unsigned distance(const char *a, const char *b)
 const char *strv_closest(const char *word, const char *const *cands, size_t n)
 {
         /* Within one edit up to four letters, two beyond: else "size" would suggest "name". */
-        unsigned best = strnlen(word, 64) <= 4 ? 2 : 3;
+        size_t len = strnlen(word, 64);
+        unsigned best = len <= 4 ? 2 : 3;
         const char *found = NULL;
 
         for (size_t i = 0; i < n; i++) {
-                unsigned d = distance(word, cands[i]);
+                size_t lc = strnlen(cands[i], 64);
+                unsigned d;
+                /* The length difference alone costs that many edits. */
+                if ((lc > len ? lc - len : len - lc) >= best)
+                        continue;
+                d = distance(word, cands[i]);
                 if (d < best) {
                         found = cands[i];
                         best = d;
