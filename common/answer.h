@@ -298,5 +298,19 @@ struct answer_check_env {
 };
 int answer_check_hw(struct answer *a, const struct answer_check_env *env);
 
+/* Runs one script (its body in a private file under root's /tmp, by its interpreter, output to
+ * log_fd, in root when not NULL, killed after its --timeout or an hour): 0, or -errno with err
+ * naming the script by kind and line and saying how it ended. */
+int answer_script_run(const struct answer_script *s, const char *root, int log_fd, struct err *err);
+/* Runs every %pre in order; stops at the first that fails. */
+int answer_run_pre(const struct answer *a, int log_fd, struct err *err);
+/* The answer an install carries out: text read (with o's overrides); when run_pre and the
+ * answer is sound and has a %pre, %pre is run and the text read again so that the %include
+ * files %pre wrote are in it; then checked against env. -errno (err says why) when a script
+ * fails or memory runs out; the answer's own problems are diagnostics in ret. */
+int answer_prepare(const char *text, size_t len, const char *name,
+                   const struct answer_load_options *o, bool run_pre, int log_fd,
+                   const struct answer_check_env *env, struct answer *ret, struct err *err);
+
 struct json;
 void answer_json(const struct answer *a, struct json *j);

@@ -5,6 +5,8 @@
 #include "helpers.h"
 #include "hw.h"
 
+#include <time.h>
+
 static struct answer load_with(const char *text, const struct answer_load_options *o)
 {
         struct answer a;
@@ -483,6 +485,81 @@ static void test_checks_against_the_machine(void **state)
         answer_release(&a);
 }
 
+static char *read_fd_all(int fd)
+{
+        char *buf = calloc(1, 4096);
+        assert_non_null(buf);
+        assert_true(pread(fd, buf, 4095, 0) >= 0);
+        return buf;
+}
+
+static void test_scripts_run_with_their_status_output_and_timeout(void **state)
+{
+        _cleanup_free_ char *dir = tmpdir_new(), *log = path_join(dir, "log");
+        _cleanup_close_ int fd = open(log, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        struct answer a = load("%pre\necho hello from pre\nexit 3\n%end\n"
+                               "%pre --interpreter=/usr/bin/python3\nprint('py', 6 * 7)\n%end\n"
+                               "%pre --timeout=1\nsleep 30 &\nwait\n%end\n"
+                               "%pre --interpreter=/nonexistent/sh\ntrue\n%end\n");
+        struct err err = { { 0 } };
+        struct timespec t0, t1;
+        _cleanup_free_ char *out = NULL;
+
+        (void) state;
+        assert_true(fd >= 0);
+        assert_int_equal(a.n_scripts, 4);
+        assert_int_equal(answer_script_run(&a.scripts[0], NULL, fd, &err), -ECHILD);
+        assert_string_equal(err.msg, "the %pre script of line 1 exited with status 3");
+        assert_int_equal(answer_script_run(&a.scripts[1], NULL, fd, NULL), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        err.msg[0] = '\0';
+        assert_int_equal(answer_script_run(&a.scripts[2], NULL, fd, &err), -ETIMEDOUT);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        assert_true(t1.tv_sec - t0.tv_sec < 10); /* the background sleep was killed too */
+        assert_non_null(strstr(err.msg, "ran longer than 1 s"));
+        err.msg[0] = '\0';
+        assert_int_equal(answer_script_run(&a.scripts[3], NULL, fd, &err), -ECHILD);
+        assert_non_null(strstr(err.msg, "its interpreter is missing"));
+        out = read_fd_all(fd);
+        assert_non_null(strstr(out, "hello from pre\n"));
+        assert_non_null(strstr(out, "py 42\n"));
+        answer_release(&a);
+        unlink(log);
+        rmdir(dir);
+}
+
+static void test_prepare_reads_what_pre_wrote(void **state)
+{
+        _cleanup_free_ char *dir = tmpdir_new(), *inc = path_join(dir, "part-include"),
+                            *text = NULL;
+        _cleanup_close_ int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        struct answer a;
+        struct err err = { { 0 } };
+
+        (void) state;
+        assert_true(asprintf(&text,
+                             "rootpw --iscrypted $6$s$h\n%%include %s\n"
+                             "%%pre\necho 'part / --fstype=ext4 --size=4096' > %s\n"
+                             "echo 'reqpart' >> %s\n%%end\n",
+                             inc, inc, inc) > 0);
+        /* check-answer: not run, remembered */
+        assert_int_equal(
+                answer_prepare(text, strlen(text), "ks.cfg", NULL, false, fd, NULL, &a, &err), 0);
+        assert_int_equal(a.n_includes, 1);
+        assert_int_equal(a.storage.n_parts, 0);
+        answer_release(&a);
+        /* the installer: run, then read */
+        assert_int_equal(
+                answer_prepare(text, strlen(text), "ks.cfg", NULL, true, fd, NULL, &a, &err), 0);
+        assert_int_equal(a.n_includes, 0);
+        assert_int_equal(a.storage.n_parts, 1);
+        assert_true(a.storage.reqpart);
+        assert_int_equal(a.n_errors, 0);
+        answer_release(&a);
+        unlink(inc);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -498,6 +575,8 @@ int main(void)
                 cmocka_unit_test(test_passwords_are_checked_and_never_shown),
                 cmocka_unit_test(test_effective_answer_reads_back_the_same),
                 cmocka_unit_test(test_checks_against_the_machine),
+                cmocka_unit_test(test_scripts_run_with_their_status_output_and_timeout),
+                cmocka_unit_test(test_prepare_reads_what_pre_wrote),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
