@@ -124,6 +124,8 @@ void answer_release(struct answer *a)
         strv_free(&a->services_enabled, &a->n_services_enabled);
         strv_free(&a->services_disabled, &a->n_services_disabled);
         strv_free(&a->firewall_allow, &a->n_firewall_allow);
+        strv_free(&a->firewall_ports, &a->n_firewall_ports);
+        strv_free(&a->firewall_trust, &a->n_firewall_trust);
         for (size_t i = 0; i < a->n_scripts; i++) {
                 free(a->scripts[i].interpreter);
                 free(a->scripts[i].log);
@@ -145,7 +147,9 @@ int answer_diag(struct answer *a, enum answer_level level, struct answer_at at, 
         va_list ap;
         int r;
 
-        if (level == ANSWER_WARNING && a->strict)
+        bool upgraded = level == ANSWER_WARNING && a->strict;
+
+        if (upgraded)
                 level = ANSWER_ERROR;
         d = array_grow(&a->diags, &a->n_diags, sizeof(*d));
         if (!d)
@@ -157,6 +161,20 @@ int answer_diag(struct answer *a, enum answer_level level, struct answer_at at, 
                 a->n_diags--;
                 return -ENOMEM;
         }
+        if (upgraded) {
+                /* Nothing is "ignored" any more: say why it stops the install. */
+                size_t len = strlen(d->msg);
+                char *m;
+                if (len > 10 && strcmp(d->msg + len - 10, ", ignoring") == 0)
+                        d->msg[len - 10] = '\0';
+                if (asprintf(&m, "%s (an error with --strict)", d->msg) < 0) {
+                        free(d->msg);
+                        a->n_diags--;
+                        return -ENOMEM;
+                }
+                free(d->msg);
+                d->msg = m;
+        }
         d->level = level;
         d->at = at;
         if (level == ANSWER_ERROR)
@@ -164,6 +182,13 @@ int answer_diag(struct answer *a, enum answer_level level, struct answer_at at, 
         else if (level == ANSWER_WARNING)
                 a->n_warnings++;
         return 0;
+}
+
+const char *answer_format_at(const struct answer *a, struct answer_at at, char *buf, size_t size)
+{
+        (void) snprintf(buf, size, "%s:%u", at.file < a->n_files ? a->files[at.file] : "answer",
+                        at.line);
+        return buf;
 }
 
 void answer_format_diag(const struct answer *a, const struct answer_diag *d, char *buf, size_t size)

@@ -152,7 +152,8 @@ struct answer_network {
         char **bridgeslaves;
         size_t n_bridgeslaves;
         char *bridgeopts;
-        bool onboot, activate;
+        int onboot; /* -1 unset, 0 no, 1 yes */
+        bool activate;
         int addvmportgroup; /* ESXi; -1 unset */
 };
 
@@ -240,8 +241,8 @@ struct answer {
         char **services_enabled, **services_disabled;
         size_t n_services_enabled, n_services_disabled;
         int firewall; /* -1 unset, 0 disabled, 1 enabled */
-        char **firewall_allow;
-        size_t n_firewall_allow;
+        char **firewall_allow, **firewall_ports, **firewall_trust;
+        size_t n_firewall_allow, n_firewall_ports, n_firewall_trust;
         struct answer_script *scripts;
         size_t n_scripts;
         struct answer_hypervisor hypervisor;
@@ -253,7 +254,9 @@ struct answer {
         char **includes; /* %include paths not read yet (written by %pre) */
         size_t n_includes;
 
-        bool strict; /* warnings are recorded as errors */
+        bool strict;     /* warnings are recorded as errors */
+        bool unreadable; /* the file could not be split into words: nothing else is checked */
+        bool dropped;    /* a line was dropped for an error: no conclusions from absence */
         struct answer_diag *diags;
         size_t n_diags;
         size_t n_errors, n_warnings;
@@ -279,6 +282,8 @@ void answer_network_clear(struct answer_network *n);
 /* Adds a diagnostic; in strict mode a warning is recorded as an error. */
 int answer_diag(struct answer *a, enum answer_level level, struct answer_at at, const char *fmt,
                 ...) __attribute__((format(printf, 4, 5)));
+/* "ks.cfg:12" for a place, into buf (for "first at ..." in messages). */
+const char *answer_format_at(const struct answer *a, struct answer_at at, char *buf, size_t size);
 /* In file, line and column order (answer_load() leaves them so; checks added later call it). */
 void answer_sort_diags(struct answer *a);
 /* "ks.cfg:12:7: error: ..." for one diagnostic, into buf. */

@@ -83,39 +83,53 @@ static struct answer_at layout_at(const struct answer_storage *s)
                             : (struct answer_at){ 0 };
 }
 
+struct mount_use {
+        const char *mount;
+        struct answer_at at;
+};
+
+static int at_order(const void *x, const void *y)
+{
+        const struct answer_at *a = &((const struct mount_use *) x)->at,
+                               *b = &((const struct mount_use *) y)->at;
+        if (a->file != b->file)
+                return a->file < b->file ? -1 : 1;
+        return a->line < b->line ? -1 : a->line > b->line;
+}
+
 static int check_mounts(struct answer *a)
 {
         const struct answer_storage *s = &a->storage;
-        struct {
-                const char *mount;
-                struct answer_at at;
-        } seen[256];
-        size_t n = 0;
+        size_t total = s->n_parts + s->n_lvs + s->n_raids, n = 0;
+        _cleanup_free_ struct mount_use *seen = calloc(total + 1, sizeof(*seen));
+        bool root = false;
+        char place[320];
 
-        for (size_t i = 0; i < s->n_parts + s->n_lvs + s->n_raids; i++) {
-                const char *m = i < s->n_parts ? s->parts[i].name
-                                : i < s->n_parts + s->n_lvs
-                                        ? s->lvs[i - s->n_parts].mount
-                                        : s->raids[i - s->n_parts - s->n_lvs].mount;
-                struct answer_at at = i < s->n_parts ? s->parts[i].at
-                                      : i < s->n_parts + s->n_lvs
-                                              ? s->lvs[i - s->n_parts].at
-                                              : s->raids[i - s->n_parts - s->n_lvs].at;
-                if (m[0] != '/')
+        if (!seen)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_parts; i++)
+                seen[n++] = (struct mount_use){ s->parts[i].name, s->parts[i].at };
+        for (size_t i = 0; i < s->n_lvs; i++)
+                seen[n++] = (struct mount_use){ s->lvs[i].mount, s->lvs[i].at };
+        for (size_t i = 0; i < s->n_raids; i++)
+                seen[n++] = (struct mount_use){ s->raids[i].mount, s->raids[i].at };
+        /* In the order they are written, so that "first" is the first the reader meets. */
+        qsort(seen, n, sizeof(*seen), at_order);
+        for (size_t i = 0; i < n; i++) {
+                if (seen[i].mount[0] != '/')
                         continue;
-                for (size_t k = 0; k < n; k++)
-                        if (strcmp(seen[k].mount, m) == 0)
-                                return answer_diag(
-                                        a, ANSWER_ERROR, at,
-                                        "mount point '%s' given twice (first at line %u)", m,
-                                        seen[k].at.line);
-                if (n < 256)
-                        seen[n++] = (typeof(seen[0])){ m, at };
+                root = root || strcmp(seen[i].mount, "/") == 0;
+                for (size_t k = 0; k < i; k++)
+                        if (strcmp(seen[k].mount, seen[i].mount) == 0) {
+                                TRY(answer_diag(
+                                        a, ANSWER_ERROR, seen[i].at,
+                                        "mount point '%s' given twice (first at %s)", seen[i].mount,
+                                        answer_format_at(a, seen[k].at, place, sizeof(place))));
+                                break;
+                        }
         }
-        for (size_t k = 0; k < n; k++)
-                if (strcmp(seen[k].mount, "/") == 0)
-                        return 0;
-        if (s->n_parts + s->n_lvs + s->n_raids > 0)
+        /* Only when every storage line was read: a dropped "logvol /" is reported already. */
+        if (!root && n > 0 && !a->dropped)
                 return answer_diag(a, ANSWER_ERROR, layout_at(s),
                                    "the layout has no '/': add 'part /' or 'logvol /'");
         return 0;
@@ -171,6 +185,7 @@ static int check_parts(struct answer *a)
 static int check_vgs(struct answer *a)
 {
         const struct answer_storage *s = &a->storage;
+        char place[320];
 
         for (size_t i = 0; i < s->n_vgs; i++) {
                 const struct answer_volgroup *v = &s->vgs[i];
@@ -178,8 +193,8 @@ static int check_vgs(struct answer *a)
                         if (strcmp(s->vgs[k].name, v->name) == 0)
                                 TRY(answer_diag(
                                         a, ANSWER_ERROR, v->at,
-                                        "volume group '%s' defined twice (first at line %u)",
-                                        v->name, s->vgs[k].at.line));
+                                        "volume group '%s' defined twice (first at %s)", v->name,
+                                        answer_format_at(a, s->vgs[k].at, place, sizeof(place))));
                 for (size_t j = 0; j < v->n_pvs; j++) {
                         const char *pv = v->pvs[j];
                         if (find_part(s, pv) || find_raid(s, pv)) {
@@ -220,8 +235,8 @@ static uint64_t vg_capacity(const struct answer_storage *s, const struct answer_
                 const struct answer_part *p = find_part(s, v->pvs[j]);
                 if (!p) {
                         /* A RAID device is sized by its members; an undefined PV is an error
-                         * of its own and adds nothing. */
-                        *grows = *grows || find_raid(s, v->pvs[j]) != NULL;
+                         * of its own, and the VG's size is then unknown. */
+                        *grows = true;
                         continue;
                 }
                 if (p->grow || p->size == ANSWER_UNSET)
@@ -235,6 +250,7 @@ static uint64_t vg_capacity(const struct answer_storage *s, const struct answer_
 static int check_lvs(struct answer *a)
 {
         const struct answer_storage *s = &a->storage;
+        char place[320];
 
         for (size_t i = 0; i < s->n_lvs; i++) {
                 const struct answer_logvol *l = &s->lvs[i];
@@ -255,9 +271,11 @@ static int check_lvs(struct answer *a)
                 for (size_t k = 0; k < i; k++)
                         if (strcmp(s->lvs[k].vgname, l->vgname) == 0 &&
                             strcmp(s->lvs[k].name, l->name) == 0)
-                                TRY(answer_diag(a, ANSWER_ERROR, l->at,
-                                                "LV '%s/%s' defined twice (first at line %u)",
-                                                l->vgname, l->name, s->lvs[k].at.line));
+                                TRY(answer_diag(
+                                        a, ANSWER_ERROR, l->at,
+                                        "LV '%s/%s' defined twice (first at %s)", l->vgname,
+                                        l->name,
+                                        answer_format_at(a, s->lvs[k].at, place, sizeof(place))));
                 if (l->thinpool && strcasecmp(l->mount, "none") != 0)
                         TRY(answer_diag(a, ANSWER_ERROR, l->at,
                                         "thin pool '%s' holds no filesystem: write 'logvol none "
@@ -270,11 +288,30 @@ static int check_lvs(struct answer *a)
                                     strcmp(s->lvs[k].name, l->poolname) == 0 &&
                                     strcmp(s->lvs[k].vgname, l->vgname) == 0)
                                         pool = &s->lvs[k];
-                        if (!pool)
-                                TRY(answer_diag(a, ANSWER_ERROR, l->at,
-                                                "'logvol %s --thin' is in pool '%s', which is no "
-                                                "'--thinpool' LV of VG '%s'",
-                                                l->mount, l->poolname, l->vgname));
+                        if (!pool) {
+                                const char *pools[64];
+                                size_t np = 0;
+                                for (size_t k = 0; k < s->n_lvs && np < 64; k++)
+                                        if (s->lvs[k].thinpool &&
+                                            strcmp(s->lvs[k].vgname, l->vgname) == 0)
+                                                pools[np++] = s->lvs[k].name;
+                                const char *near =
+                                        np == 1 ? pools[0] : strv_closest(l->poolname, pools, np);
+                                if (near)
+                                        TRY(answer_diag(a, ANSWER_ERROR, l->at,
+                                                        "'logvol %s --thin' is in pool '%s', "
+                                                        "which is no '--thinpool' LV of VG "
+                                                        "'%s'; did you mean '%s'?",
+                                                        l->mount, l->poolname, l->vgname, near));
+                                else
+                                        TRY(answer_diag(a, ANSWER_ERROR, l->at,
+                                                        "'logvol %s --thin' is in pool '%s', "
+                                                        "which is no '--thinpool' LV of VG "
+                                                        "'%s': add 'logvol none --vgname=%s "
+                                                        "--name=%s --thinpool --grow --size=1'",
+                                                        l->mount, l->poolname, l->vgname, l->vgname,
+                                                        l->poolname));
+                        }
                         if (strcmp(l->mount, "/") == 0)
                                 TRY(answer_diag(a, ANSWER_WARNING, l->at,
                                                 "'/' on a thin volume: a full pool stops the "
@@ -314,7 +351,7 @@ static int check_lvs(struct answer *a)
                         TRY(answer_diag(a, ANSWER_ERROR, v->at,
                                         "the LVs of VG '%s' ask for %" PRIu64 "%% of it", v->name,
                                         percent));
-                if (!grows && need > have)
+                if (!grows && need > have && !a->dropped)
                         TRY(answer_diag(a, ANSWER_ERROR, v->at,
                                         "the LVs of VG '%s' need %" PRIu64 " MiB but its PVs give "
                                         "%" PRIu64 " MiB: grow a PV (--grow) or shrink the LVs",
@@ -380,7 +417,7 @@ static int check_storage(struct answer *a)
                 bool efi = false;
                 for (size_t i = 0; i < s->n_parts; i++)
                         efi = efi || strcmp(s->parts[i].name, "/boot/efi") == 0;
-                if (!efi && !s->reqpart)
+                if (!efi && !s->reqpart && !a->dropped)
                         TRY(answer_diag(a, ANSWER_WARNING, layout_at(s),
                                         "the layout has no EFI system partition: add 'reqpart' "
                                         "(or 'part /boot/efi --fstype=efi --size=512'), or the "
@@ -388,10 +425,26 @@ static int check_storage(struct answer *a)
         }
         if ((custom || s->autopart || s->install_at.line) && s->clear == ANSWER_CLEAR_UNSET &&
             !s->zerombr && !s->overwrite)
-                TRY(answer_diag(a, ANSWER_NOTICE, (struct answer_at){ 0 },
-                                "no 'clearpart': a disk that holds partitions or data is not "
-                                "wiped and the install stops there; add 'clearpart --all "
-                                "--initlabel' to allow it"));
+                TRY(answer_diag(a, ANSWER_NOTICE, s->install_at,
+                                a->dialect == ANSWER_ESXI && s->install_at.line
+                                        ? "no '--overwritevmfs': a disk that holds partitions "
+                                          "or data is not wiped and the install stops there; "
+                                          "add it to 'install' to allow it"
+                                        : "no 'clearpart': a disk that holds partitions or data "
+                                          "is not wiped and the install stops there; add "
+                                          "'clearpart --all --initlabel' to allow it"));
+        if (s->maxroot != ANSWER_UNSET && s->hdsize != ANSWER_UNSET && s->maxroot > s->hdsize)
+                TRY(answer_diag(a, ANSWER_ERROR, s->autopart_at,
+                                "'--maxroot' is larger than '--hdsize': root cannot exceed the "
+                                "space given to the install"));
+        if (s->noswap && s->swapsize != ANSWER_UNSET && s->swapsize > 0)
+                TRY(answer_diag(a, ANSWER_ERROR, s->autopart_at,
+                                "'--noswap' and '--swapsize' contradict each other: keep one"));
+        if (s->autopart == ANSWER_AUTOPART_PLAIN &&
+            (s->maxvz != ANSWER_UNSET || (s->rest && strcmp(s->rest, "pool") == 0)))
+                TRY(answer_diag(a, ANSWER_ERROR, s->autopart_at,
+                                "a plain layout has no thin pool: drop '--maxvz'/'--rest=pool' or "
+                                "use '--type=thinp'"));
         TRY(check_mounts(a));
         TRY(check_parts(a));
         TRY(check_vgs(a));
@@ -472,9 +525,9 @@ static int check_network(struct answer *a, const struct answer_network *n)
                                            "'--ip=%s' is not an IPv4 address", n->ip);
         }
         if (mask && prefix_of(mask, &prefix) < 0)
-                return answer_diag(a, ANSWER_ERROR, n->at,
-                                   "'%s' is not a netmask (255.255.255.0) nor a prefix length (24)",
-                                   mask);
+                return answer_diag(
+                        a, ANSWER_ERROR, n->at,
+                        "'%s' is neither a netmask (255.255.255.0) nor a prefix length (24)", mask);
         if (n->gateway) {
                 if (inet_pton(AF_INET, n->gateway, &gw) != 1)
                         return answer_diag(a, ANSWER_ERROR, n->at,
@@ -547,7 +600,8 @@ static bool crypt_like(const char *s, bool *weak)
                 *weak = true;
                 return strchr(s + 3, '$') != NULL;
         }
-        if (strlen(s) == 13 && s[0] != '$') { /* traditional DES */
+        if (strlen(s) == 13 && strspn(s, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "abcdefghijklmnopqrstuvwxyz") == 13) { /* old DES */
                 *weak = true;
                 return true;
         }
@@ -605,6 +659,7 @@ static bool valid_user(const char *u)
 
 static int check_accounts(struct answer *a)
 {
+        char place[320];
         bool root_key = false, login = a->rootpw.set && !a->rootpw.lock;
 
         TRY(check_password(a, &a->rootpw, "root"));
@@ -621,9 +676,10 @@ static int check_accounts(struct answer *a)
                                         "'rootpw'"));
                 for (size_t k = 0; k < i; k++)
                         if (strcmp(a->users[k].name, u->name) == 0)
-                                TRY(answer_diag(a, ANSWER_ERROR, u->at,
-                                                "user '%s' defined twice (first at line %u)",
-                                                u->name, a->users[k].at.line));
+                                TRY(answer_diag(
+                                        a, ANSWER_ERROR, u->at,
+                                        "user '%s' defined twice (first at %s)", u->name,
+                                        answer_format_at(a, a->users[k].at, place, sizeof(place))));
                 TRY(check_password(a, &u->pw, u->name));
                 login = login || (u->pw.set && !u->pw.lock);
         }
@@ -649,12 +705,13 @@ static int check_accounts(struct answer *a)
                         known = strcmp(a->users[u].name, k->user) == 0;
                 if (!known)
                         TRY(answer_diag(a, ANSWER_ERROR, k->at,
-                                        "sshkey for '%s', who is neither root nor a 'user'",
-                                        k->user));
+                                        "sshkey for '%s', who is neither root nor a 'user': add "
+                                        "'user --name=%s'",
+                                        k->user, k->user));
                 root_key = root_key || strcmp(k->user, "root") == 0;
                 login = login || known;
         }
-        if (!login && !root_key)
+        if (!login && !root_key && !a->dropped)
                 TRY(answer_diag(a, ANSWER_WARNING, a->rootpw.at,
                                 "nobody can log in to the node: give 'rootpw', an 'sshkey "
                                 "--username=root' or a 'user' with a password"));
@@ -759,6 +816,11 @@ int answer_structure_check(struct answer *a)
         TRY(check_accounts(a));
         TRY(check_timezone(a));
         TRY(check_locale(a));
+        if (a->bootloader.password && a->bootloader.password_crypted &&
+            strncmp(a->bootloader.password, "grub.pbkdf2.", 12) != 0)
+                TRY(answer_diag(a, ANSWER_ERROR, a->bootloader.at,
+                                "the bootloader password is marked --iscrypted but is no GRUB "
+                                "hash: make one with 'grub-mkpasswd-pbkdf2'"));
         if (a->bootloader.location && strcmp(a->bootloader.location, "none") == 0)
                 TRY(answer_diag(a, ANSWER_WARNING, a->bootloader.at,
                                 "no bootloader: the node will not boot by itself"));

@@ -305,9 +305,11 @@ static int parse_args(struct call *c, const struct cmd *cmd, const struct kickst
                 int r;
 
                 if ((dash = fancy_dash(t))) {
+                        /* The name only: the value may be a password. */
+                        int nlen = (int) strcspn(t + 3, "=");
                         r = diag(c, ANSWER_ERROR, at_of(c, w),
-                                 "'%s' starts with %s (a word processor's dash): write '--%s'", t,
-                                 dash, t + 3);
+                                 "'%.*s' starts with %s (a word processor's dash): write '--%.*s'",
+                                 nlen + 3, t, dash, nlen, t + 3);
                         if (r < 0)
                                 return r;
                         continue;
@@ -734,7 +736,8 @@ static int cmd_firewall(struct call *c)
         if (has(c, "ssh") && (r = strv_addf(&a->firewall_allow, &a->n_firewall_allow, "ssh")) < 0)
                 return r;
         if ((r = lists(c, "service", &a->firewall_allow, &a->n_firewall_allow)) < 0 ||
-            (r = lists(c, "port", &a->firewall_allow, &a->n_firewall_allow)) < 0)
+            (r = lists(c, "port", &a->firewall_ports, &a->n_firewall_ports)) < 0 ||
+            (r = lists(c, "trust", &a->firewall_trust, &a->n_firewall_trust)) < 0)
                 return r;
         return 0;
 }
@@ -1375,6 +1378,7 @@ static int cmd_network(struct call *c)
         struct answer *a = c->a;
         struct answer_network *n = NULL;
         const char *proto = str(c, "bootproto"), *dev = str(c, "device");
+        char place[320];
         int r;
 
         if (str(c, "hostname")) {
@@ -1389,15 +1393,18 @@ static int cmd_network(struct call *c)
             strcmp(proto, "bootp") != 0 && strcmp(proto, "ibft") != 0)
                 return diag(c, ANSWER_ERROR, where(c, "bootproto"),
                             "'--bootproto=%s' is none of dhcp, static, ibft", proto);
+        /* A VLAN on a NIC is a device of its own: "eno1" and "eno1 --vlanid=300" are two. */
         for (size_t i = 0; i < a->n_networks; i++)
-                if ((dev && a->networks[i].device && strcasecmp(a->networks[i].device, dev) == 0) ||
-                    (!dev && !a->networks[i].device)) {
+                if (((dev && a->networks[i].device &&
+                      strcasecmp(a->networks[i].device, dev) == 0) ||
+                     (!dev && !a->networks[i].device)) &&
+                    a->networks[i].vlanid == num(c, "vlanid")) {
                         n = &a->networks[i];
                         r = diag(c, c->override ? ANSWER_NOTICE : ANSWER_WARNING, c->at,
-                                 "'network' for %s%s%s given again (first at line %u): the later "
-                                 "one wins",
+                                 "'network' for %s%s%s given again (first at %s): the later one "
+                                 "wins",
                                  dev ? "'" : "the default device", dev ? dev : "", dev ? "'" : "",
-                                 n->at.line);
+                                 answer_format_at(a, n->at, place, sizeof(place)));
                         if (r < 0)
                                 return r;
                         answer_network_clear(n);
@@ -1417,7 +1424,7 @@ static int cmd_network(struct call *c)
         n->noipv4 = has(c, "noipv4");
         n->noipv6 = has(c, "noipv6");
         n->nodefroute = has(c, "nodefroute");
-        n->onboot = num(c, "onboot") != 0;
+        n->onboot = has(c, "onboot") ? (int) num(c, "onboot") : -1;
         n->activate = has(c, "activate");
         n->addvmportgroup = has(c, "addvmportgroup") ? (int) num(c, "addvmportgroup") : -1;
         if ((r = set_str(&n->device, dev)) < 0 || (r = set_str(&n->ip, str(c, "ip"))) < 0 ||
@@ -1487,7 +1494,7 @@ static int cmd_hypervisor(struct call *c)
 static int cmd_paranoid(struct call *c)
 {
         c->a->strict = true;
-        return diag(c, ANSWER_NOTICE, c->at, "'paranoid': warnings after this line are errors");
+        return diag(c, ANSWER_NOTICE, c->at, "'paranoid': every warning is an error");
 }
 
 static int cmd_dryrun(struct call *c)
@@ -1991,15 +1998,29 @@ static int run_command(struct loader *ld, const struct kickstart_command *kc, un
         size_t errors = a->n_errors;
         if ((r = parse_args(&c, cmd, kc)) < 0)
                 return r;
-        if (a->n_errors > errors) /* a wrong option: what the line means is unknown */
+        if (a->n_errors > errors) { /* a wrong option: what the line means is unknown */
+                a->dropped = true;
                 return 0;
-        if (c.n_pos < cmd->min_pos)
+        }
+        if (c.n_pos < cmd->min_pos) {
+                a->dropped = true;
                 return answer_diag(a, ANSWER_ERROR, c.at, "'%s' needs %s", name, cmd->usage);
-        if (c.n_pos > cmd->max_pos)
+        }
+        if (c.n_pos > cmd->max_pos) {
+                a->dropped = true;
+                if (cmd->run == cmd_rootpw) /* never echo a word of a password */
+                        return answer_diag(a, ANSWER_ERROR, at_of(&c, c.pos[cmd->max_pos]),
+                                           "'rootpw' takes one password: put a password with "
+                                           "spaces in quotes");
                 return answer_diag(a, ANSWER_ERROR, at_of(&c, c.pos[cmd->max_pos]),
                                    "unexpected '%s' after '%s'%s", c.pos[cmd->max_pos]->text, name,
                                    cmd->max_pos ? "" : " (it takes options only)");
-        return cmd->run(&c);
+        }
+        errors = a->n_errors;
+        r = cmd->run(&c);
+        if (a->n_errors > errors)
+                a->dropped = true;
+        return r;
 }
 
 /* %packages: Debian package names, "-name" to leave one out. */
@@ -2059,9 +2080,8 @@ static const struct opt script_opts[] = {
         { .name = "timeout", .kind = K_NUM },
         { .name = "ignorefailure",
           .kind = K_BOOL,
-          .flags = O_IGNORED,
-          .why = "(a failing script stops the install unless it "
-                 "is %post without --erroronfail)" },
+          .flags = O_UNSUPPORTED,
+          .why = "a failing script stops the install (but %post without --erroronfail)" },
         {},
 };
 
@@ -2102,10 +2122,12 @@ static int section(struct loader *ld, const struct kickstart_section *sec, unsig
 
         if (!args || !pos)
                 return -ENOMEM;
+        /* An error, as in Anaconda since RHEL 7: without %end the commands after a section
+         * are read as its text, and a "reboot" or "network" would silently become packages. */
         if (!sec->ended && a->dialect == ANSWER_ANACONDA &&
-            (r = answer_diag(a, ANSWER_WARNING, c.at,
-                             "'%s' has no '%%end': it runs to the next section or the end of the "
-                             "file (ESXi's rule); add '%%end'",
+            (r = answer_diag(a, ANSWER_ERROR, c.at,
+                             "'%s' has no '%%end': everything up to the next section is read as "
+                             "its text; add '%%end' after its last line",
                              name)) < 0)
                 return r;
         if (strcmp(name, "%addon") == 0 || strcmp(name, "%anaconda") == 0)
@@ -2184,6 +2206,7 @@ static int load_text(struct loader *ld, const char *text, size_t len, unsigned f
                 } else {
                         m = *m == ':' ? m + 2 : err.msg;
                 }
+                a->unreadable = true;
                 return answer_diag(a, ANSWER_ERROR, (struct answer_at){ file, line, col }, "%s", m);
         }
         if (file == 0) {
@@ -2198,6 +2221,10 @@ static int load_text(struct loader *ld, const char *text, size_t len, unsigned f
                 for (size_t i = 0; i < ks.n_sections; i++)
                         if (strcmp(ks.sections[i].words[0].text, "%pre") == 0)
                                 ld->has_pre = true;
+                /* ESXi's paranoid holds for the whole file, wherever it is written. */
+                for (size_t i = 0; i < ks.n_commands; i++)
+                        if (strcmp(ks.commands[i].words[0].text, "paranoid") == 0)
+                                a->strict = true;
         }
         for (size_t i = 0; i < ks.n_commands; i++)
                 if ((r = run_command(ld, &ks.commands[i], file, override)) < 0)
@@ -2244,7 +2271,7 @@ int answer_load(const char *text, size_t len, const char *name, const struct ans
                 if ((r = load_text(&ld, joined, total, (unsigned) a->n_files - 1)) < 0)
                         goto fail;
         }
-        if ((r = answer_structure_check(a)) < 0)
+        if (!a->unreadable && (r = answer_structure_check(a)) < 0)
                 goto fail;
         answer_sort_diags(a);
         return 0;

@@ -121,7 +121,8 @@ static void storage(const struct answer *a, FILE *f)
         }
         if (s->reqpart)
                 fputs("reqpart\n", f);
-        if (s->autopart || (!s->n_parts && !s->n_lvs && !s->install_at.line)) {
+        /* The default layout, unless a pending %include may still bring one. */
+        if (s->autopart || (!s->n_parts && !s->n_lvs && !s->install_at.line && !a->n_includes)) {
                 fprintf(f, "autopart --type=%s",
                         answer_autopart_names[s->autopart ? s->autopart : ANSWER_AUTOPART_THINP]);
                 opt(f, "fstype", s->autopart_fstype);
@@ -219,6 +220,9 @@ static void network(const struct answer_network *n, FILE *f)
         opt(f, "bondopts", n->bondopts);
         opt_list(f, "bridgeslaves", n->bridgeslaves, n->n_bridgeslaves);
         opt(f, "bridgeopts", n->bridgeopts);
+        if (n->onboot >= 0)
+                fprintf(f, " --onboot=%s", n->onboot ? "yes" : "no");
+        opt_flag(f, "activate", n->activate);
         if (n->addvmportgroup >= 0)
                 fprintf(f, " --addvmportgroup=%d", n->addvmportgroup);
         fputc('\n', f);
@@ -312,6 +316,8 @@ int answer_write_kickstart(const struct answer *a, bool with_secrets, FILE *f)
         if (a->firewall >= 0) {
                 fputs(a->firewall ? "firewall --enabled" : "firewall --disabled", f);
                 opt_list(f, "service", a->firewall_allow, a->n_firewall_allow);
+                opt_list(f, "port", a->firewall_ports, a->n_firewall_ports);
+                opt_list(f, "trust", a->firewall_trust, a->n_firewall_trust);
                 fputc('\n', f);
         }
         if (a->eula)
@@ -323,8 +329,10 @@ int answer_write_kickstart(const struct answer *a, bool with_secrets, FILE *f)
         fputs(a->cmdline_mode ? "cmdline\n" : "text\n", f);
         if (a->dryrun)
                 fputs("dryrun\n", f);
+        /* ESXi ejects unless told not to; Anaconda only when told to. */
         fprintf(f, "%s%s\n", answer_end_names[a->end ? a->end : ANSWER_END_REBOOT],
-                a->eject ? " --eject" : "");
+                a->eject ? (a->dialect == ANSWER_ESXI ? "" : " --eject")
+                         : (a->dialect == ANSWER_ESXI ? " --noeject" : ""));
         for (size_t i = 0; i < a->n_includes; i++) {
                 fputs("%include ", f);
                 word(f, a->includes[i]);

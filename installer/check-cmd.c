@@ -132,8 +132,7 @@ static void print_json(const char *source, const struct answer *a)
         }
         json_end_array(&j);
         answer_json(a, &j);
-        json_end_object(&j);
-        putchar('\n');
+        json_end_object(&j); /* ends the line itself */
 }
 
 static int run(const char *src)
@@ -156,7 +155,7 @@ static int run(const char *src)
                                        arg_sysroot);
         r = answer_fetch(src, &fo, &as, &err);
         if (r < 0)
-                return log_error_errno(r, "cannot read the answer: %s", err.msg);
+                return log_error_errno(r, "%s", err.msg);
         struct answer_load_options lo = { .strict = arg_strict,
                                           .cleartext = as.cleartext,
                                           .overrides = arg_overrides,

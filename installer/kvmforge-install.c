@@ -152,8 +152,7 @@ static int detect(void)
         if (arg_json) {
                 struct json j;
                 json_init(&j, stdout);
-                hw_report_json(&r, &j);
-                putchar('\n');
+                hw_report_json(&r, &j); /* ends the line itself */
         } else {
                 text(&r);
         }
