@@ -15,17 +15,28 @@ Faults, to test a client's resumption: --drop-after BYTES --drop-count K closes 
 after BYTES bytes of the body for the first K GET requests of each path; --no-range ignores
 Range headers (answers 200 with the whole file). --log FILE appends one line per request:
 "METHOD PATH STATUS RANGE".
+
+For the answer-file fetch, options that add behaviour (none of it happens without them):
+  --delay SECONDS       /slow/<path>: waits SECONDS, then answers as for /<path>
+  --redirect-to BASE    /away/<path>: 302 to BASE/<path> (another server, another scheme)
+  --post-dir DIR        POST: the body is a `kvmforge-install detect --json` report; answers
+                        DIR/<system.serial>.cfg, else DIR/<mac>.cfg for the first of its NICs'
+                        MACs (lowercase, ':' as '-') that has one, else 404. The log line ends
+                        with the file chosen ("POST /ks 200 - serial-XYZ.cfg")
+  --log-headers         after each request's log line, its headers, one "> Name: value" each
 """
 
 import argparse
 import base64
 import email.utils
 import http.server
+import json
 import os
 import socket
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 CHUNK = 1 << 20
@@ -57,9 +68,12 @@ class Server(http.server.ThreadingHTTPServer):
             self.requests[path] = n + 1
             return n
 
-    def log(self, line):
+    def log(self, line, headers=None):
         if not self.opts.log:
             return
+        if headers is not None and self.opts.log_headers:
+            for k, v in headers.items():
+                line += "\n> %s: %s" % (k, v)
         with self.lock:
             with open(self.opts.log, "a") as f:
                 f.write(line + "\n")
@@ -86,6 +100,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.serve(body=False)
 
+    def do_POST(self):
+        opts = self.server.opts
+        if opts.post_dir is None:
+            # What BaseHTTPRequestHandler answers for a method it has no do_ for.
+            return self.send_error(501, "Unsupported method ('POST')")
+        try:
+            n = int(self.headers.get("Content-Length", "0"))
+            report = json.loads(self.rfile.read(n).decode() or "null")
+        except ValueError:
+            return self.simple(400, b"the body is not JSON\n")
+        names = []
+        if isinstance(report, dict):
+            serial = (report.get("system") or {}).get("serial")
+            if serial:
+                names.append(serial + ".cfg")
+            for nic in report.get("nics") or []:
+                if nic.get("mac"):
+                    names.append(nic["mac"].lower().replace(":", "-") + ".cfg")
+        for name in names:
+            full = os.path.join(opts.post_dir, name)
+            if "/" in name or not os.path.isfile(full):
+                continue
+            with open(full, "rb") as f:
+                data = f.read()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.server.log("%s %s 200 - %s" % (self.command, self.path, name), self.headers)
+            return
+        self.simple(404, b"no answer for this host\n")
+
     def simple(self, code, body=b"", headers=()):
         self.send_response(code)
         for k, v in headers:
@@ -95,7 +142,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.server.log("%s %s %d -" % (self.command, self.path, code))
+        self.server.log("%s %s %d -" % (self.command, self.path, code), self.headers)
 
     def serve(self, body):
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
@@ -108,6 +155,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.simple(302, b"moved\n", [("Location", "/" + rest)])
         if head == "loop":
             return self.simple(302, b"loop\n", [("Location", "/loop")])
+        opts = self.server.opts
+        if head == "slow" and opts.delay is not None:
+            time.sleep(opts.delay)
+            return self.serve_file("/" + rest, body, False)
+        if head == "away" and opts.redirect_to is not None:
+            return self.simple(302, b"moved away\n",
+                               [("Location", opts.redirect_to.rstrip("/") + "/" + rest)])
         chunked = False
         if head == "chunked":
             chunked, path = True, "/" + rest
@@ -157,7 +211,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.send_header("Content-Length", str(end - start))
             self.end_headers()
-            self.server.log("%s %s %d %s" % (self.command, self.path, code, rng or "-"))
+            self.server.log("%s %s %d %s" % (self.command, self.path, code, rng or "-"),
+                            self.headers)
             if not body:
                 return
             limit = end - start
@@ -234,6 +289,13 @@ def main():
     p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS")
     p.add_argument("--auth", metavar="USER:PASS", help="credentials for /auth/")
     p.add_argument("--log", metavar="FILE", help="append one line per request")
+    p.add_argument("--log-headers", action="store_true",
+                   help="also log each request's headers")
+    p.add_argument("--delay", type=float, metavar="SECONDS",
+                   help="wait this long before answering /slow/<path>")
+    p.add_argument("--redirect-to", metavar="BASE", help="/away/<path> redirects to BASE/<path>")
+    p.add_argument("--post-dir", metavar="DIR",
+                   help="answer POSTed detect reports with DIR/<serial>.cfg or DIR/<mac>.cfg")
     p.add_argument("--verbose", action="store_true")
     opts = p.parse_args()
 
