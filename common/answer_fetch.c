@@ -610,7 +610,7 @@ static bool has_marker(const char *dir)
 {
         char p[PATH_MAX + 32];
 
-        (void) snprintf(p, sizeof(p), "%s/" ANSWER_MEDIUM_MARKER, dir);
+        (void) snprintf(p, sizeof(p), "%s/" HW_MEDIUM_MARKER, dir);
         return access(p, F_OK) == 0;
 }
 
@@ -665,7 +665,7 @@ static int fetch_medium(struct ctx *ctx, const char *path, struct buf *b, struct
                 return r;
         }
         return err_set(err, -ENOMEDIUM,
-                       "no install medium (no filesystem with /" ANSWER_MEDIUM_MARKER ")");
+                       "no install medium (no filesystem with /" HW_MEDIUM_MARKER ")");
 }
 
 /* ---- HTTP ---- */

@@ -10,11 +10,10 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "hw.h"
 
 struct hw_report;
 
-/* The file the install medium carries at its root; the same as hw_disk.c's MEDIUM_MARKER. */
-#define ANSWER_MEDIUM_MARKER ".kvmforge-medium"
 /* Where the answer sits on the install medium, and on a KVMFORGE or OEMDRV filesystem. */
 #define ANSWER_MEDIUM_PATH "/kvmforge/ks.cfg"
 #define ANSWER_DISK_PATH   "/ks.cfg"
@@ -64,7 +63,7 @@ struct answer_fetch_options {
 #define ANSWER_MOUNT_DIR            "/run/kvmforge"
 
 /* Fetches one source: "file:/path", "file:///path" or a path; "cdrom:/path" (a file on the
- * install medium: o->medium_dir, else a mounted filesystem holding ANSWER_MEDIUM_MARKER at its
+ * install medium: o->medium_dir, else a mounted filesystem holding HW_MEDIUM_MARKER at its
  * root, else a CD/DVD, UDF or FAT filesystem mounted read-only to look for it); "hd:DEV:/path"
  * with DEV one of LABEL=X, UUID=X, sdb1, /dev/sdb1 (mounted read-only, nosuid, nodev, noexec,
  * unless already mounted, and unmounted again); "http://..." and "https://...". Fails with

@@ -17,6 +17,10 @@
 
 #define HW_MAX_FILE (1u << 20) /* the largest proc/sys file read */
 
+/* The file the install medium carries at its root, so that it is found by content (the ISO
+ * build writes it; detection and the answer fetch look for it). */
+#define HW_MEDIUM_MARKER ".kvmforge-medium"
+
 struct hw_source {
         const char *sysroot; /* NULL: the live system */
 };

@@ -15,9 +15,6 @@
 #include "hw.h"
 #include "strv.h"
 
-/* The file the install medium carries at its root, so the installer finds it by content. */
-#define MEDIUM_MARKER "/.kvmforge-medium"
-
 static bool skip_device(const char *name)
 {
         static const char *const prefixes[] = { "loop", "ram", "zram", "dm-", "md", "sr", "fd" };
@@ -242,7 +239,7 @@ static void usage(const struct hw_source *src, struct hw_disk *disks, size_t n)
                         if (sscanf(l, "%*u %*u %31s %*s %511s", devnum, mnt) != 2)
                                 continue;
                         disk_of_devnum(src, devnum, disk, sizeof(disk));
-                        (void) snprintf(marker, sizeof(marker), "%s%s", mnt, MEDIUM_MARKER);
+                        (void) snprintf(marker, sizeof(marker), "%s/%s", mnt, HW_MEDIUM_MARKER);
                         for (size_t i = 0; disk[0] && i < n; i++)
                                 if (strcmp(disks[i].name, disk) == 0) {
                                         char p[1200];
