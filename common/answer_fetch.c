@@ -340,7 +340,12 @@ static int mount_ro(const struct answer_fetch_options *o, const struct blockdev 
         if (!mkdtemp(dir))
                 return err_set(err, -errno, "cannot create a directory in '%s': %s", base,
                                strerror(errno));
-        if (mount(d->path, dir, d->type, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+        /* Read-only is not enough: ext3/4 and XFS replay a dirty journal even then, which
+         * writes to a disk nobody chose. These options leave the journal alone. */
+        const char *data = strcmp(d->type, "ext3") == 0 || strcmp(d->type, "ext4") == 0 ? "noload"
+                           : strcmp(d->type, "xfs") == 0 ? "norecovery"
+                                                         : NULL;
+        if (mount(d->path, dir, d->type, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, data) == 0)
                 return 0;
         e = errno;
         (void) rmdir(dir);
