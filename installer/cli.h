@@ -6,3 +6,4 @@
 
 int fetch_answer_main(int argc, char **argv); /* fetch-cmd.c */
 int check_answer_main(int argc, char **argv); /* check-cmd.c */
+int plan_main(int argc, char **argv);         /* plan-cmd.c */

@@ -30,6 +30,8 @@ static void help(void)
                "                                   URL) and print what it will do\n"
                "  fetch-answer [SRC]               fetch the answer as the installer does (kernel\n"
                "                                   command line, medium, labelled disk, HTTP)\n\n"
+               "  plan [--answer SRC] [--disk DEV] [--disk-size SIZE --ram SIZE] [--json]\n"
+               "                                   print the storage plan (nothing is written)\n\n"
                "Each command has --help.\n\n"
                "Options of detect:\n"
                "      --json          print the full report as JSON (schema in README.md)\n"
@@ -183,6 +185,8 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[1], "check-answer"))
                 return check_answer_main(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "plan"))
+                return plan_main(argc - 1, argv + 1);
         if (!strcmp(argv[1], "fetch-answer"))
                 return fetch_answer_main(argc - 1, argv + 1);
         fprintf(stderr, "kvmforge-install: unknown command '%s'; see 'kvmforge-install --help'\n",

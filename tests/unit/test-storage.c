@@ -1,0 +1,291 @@
+/* storage: the default layout against Proxmox VE's sizing (the table in
+ * ../shared/reference/installers.md, computed from its code), the traps of its options made
+ * explicit, and every way a plan is refused. */
+
+#include <inttypes.h>
+
+#include "answer.h"
+#include "helpers.h"
+#include "hw.h"
+#include "storage.h"
+
+#define GiB (1ull << 30)
+#define MiB (1ull << 20)
+
+static struct hw_disk disk(const char *name, uint64_t size)
+{
+        struct hw_disk d = { 0 };
+
+        snprintf(d.name, sizeof(d.name), "%s", name);
+        snprintf(d.path, sizeof(d.path), "/dev/%s", name);
+        strcpy(d.transport, "sata");
+        d.size = size;
+        d.logical_sector = d.physical_sector = 512;
+        return d;
+}
+
+static const struct storage_lv *lv(const struct storage_plan *p, const char *name)
+{
+        for (size_t i = 0; i < p->vg.n_lvs; i++)
+                if (strcmp(p->vg.lvs[i].name, name) == 0)
+                        return &p->vg.lvs[i];
+        return NULL;
+}
+
+/* Sizes in hundredths of a GiB, as the reference table rounds them. */
+static long centi(uint64_t bytes)
+{
+        return (long) ((bytes * 100 + GiB / 2) / GiB);
+}
+
+static struct answer answer_of(const char *text)
+{
+        struct answer a;
+
+        assert_int_equal(answer_load(text, strlen(text), "ks.cfg", NULL, &a), 0);
+        if (a.n_errors)
+                fail_msg("the test's answer has errors");
+        return a;
+}
+
+static const struct {
+        uint64_t disk_gib, ram_gib;
+        long esp, swap, root, free, data, meta; /* centi-GiB; data 0: no pool */
+} proxmox[] = {
+        { 16, 2, 50, 100, 725, 1, 524, 100 },
+        { 32, 4, 50, 388, 1381, 1, 1180, 100 },
+        { 64, 8, 50, 788, 2590, 788, 1984, 100 },
+        { 128, 16, 100, 800, 4175, 1575, 5950, 100 },
+        { 256, 64, 100, 800, 7375, 1600, 15411, 157 },
+        { 2000, 256, 100, 800, 9600, 1600, 184699, 1600 },
+};
+
+static void test_default_layout_matches_proxmox_sizing(void **state)
+{
+        (void) state;
+        for (size_t i = 0; i < sizeof(proxmox) / sizeof(proxmox[0]); i++) {
+                struct hw_disk d = disk("sda", proxmox[i].disk_gib * GiB);
+                struct storage_input in = { .disks = &d,
+                                            .n_disks = 1,
+                                            .ram = proxmox[i].ram_gib * GiB };
+                struct storage_plan p;
+                struct err err = { { 0 } };
+
+                if (storage_plan(&in, &p, &err) != 0)
+                        fail_msg("%" PRIu64 " GiB: %s", proxmox[i].disk_gib, err.msg);
+                print_message("%" PRIu64 " GiB disk, %" PRIu64 " GiB RAM\n", proxmox[i].disk_gib,
+                              proxmox[i].ram_gib);
+                assert_int_equal(p.n_disks, 1);
+                assert_true(p.disks[0].wipe);
+                assert_int_equal(p.disks[0].n_parts, 3);
+                assert_int_equal(p.disks[0].parts[0].type, STORAGE_PT_BIOSBOOT);
+                assert_int_equal(p.disks[0].parts[1].type, STORAGE_PT_ESP);
+                assert_int_equal(centi(p.disks[0].parts[1].size), proxmox[i].esp);
+                assert_int_equal(centi(lv(&p, "swap")->size), proxmox[i].swap);
+                assert_int_equal(centi(lv(&p, "root")->size), proxmox[i].root);
+                assert_int_equal(centi(p.vg.free), proxmox[i].free);
+                assert_int_equal(centi(lv(&p, "data")->size), proxmox[i].data);
+                assert_int_equal(centi(lv(&p, "data")->metadata), proxmox[i].meta);
+                /* Everything fits: partitions end before the backup GPT, LVs within the VG. */
+                const struct storage_part *last = &p.disks[0].parts[2];
+                assert_true(last->start + last->size <= d.size - MiB);
+                assert_true(lv(&p, "swap")->size + lv(&p, "root")->size + lv(&p, "data")->size +
+                                    2 * lv(&p, "data")->metadata + p.vg.free ==
+                            p.vg.size);
+                for (size_t k = 0; k < p.disks[0].n_parts; k++)
+                        assert_int_equal(p.disks[0].parts[k].start % MiB, 0);
+                storage_plan_release(&p);
+        }
+}
+
+static void test_sizes_from_8_gib_to_16_tib_always_fit(void **state)
+{
+        static const uint64_t sizes[] = { 8, 9, 12, 20, 33, 100, 101, 500, 4096, 16384 };
+        static const uint64_t rams[] = { 1, 4, 32, 1024 };
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(*sizes); i++)
+                for (size_t k = 0; k < sizeof(rams) / sizeof(*rams); k++) {
+                        struct hw_disk d = disk("nvme0n1", sizes[i] * GiB);
+                        struct storage_input in = { .disks = &d,
+                                                    .n_disks = 1,
+                                                    .ram = rams[k] * GiB };
+                        struct storage_plan p;
+                        uint64_t used = 0;
+
+                        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+                        for (size_t l = 0; l < p.vg.n_lvs; l++)
+                                used += p.vg.lvs[l].size + 2 * p.vg.lvs[l].metadata;
+                        assert_int_equal(used + p.vg.free, p.vg.size);
+                        assert_true(lv(&p, "root")->size >= 3 * GiB);
+                        assert_true(lv(&p, "root")->size <= 96 * GiB);
+                        assert_true(lv(&p, "swap")->size <= 8 * GiB);
+                        assert_true(p.n_notes >= 1); /* the free space is always said */
+                        storage_plan_release(&p);
+                }
+}
+
+static void test_maxvz_zero_leaves_space_free_and_says_so(void **state)
+{
+        struct hw_disk d = disk("sda", 100 * GiB);
+        struct answer a = answer_of("autopart --maxroot=20G --maxvz=0\n");
+        struct storage_input in = { .disks = &d, .n_disks = 1, .ram = 8 * GiB, .answer = &a };
+        struct storage_plan p;
+
+        (void) state;
+        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+        assert_null(lv(&p, "data"));
+        assert_int_equal(lv(&p, "root")->size, 20 * GiB);
+        /* As Proxmox: about 71.5 GiB stays in the VG, and the plan says it in words. */
+        assert_true(p.vg.free > 71 * GiB && p.vg.free < 72 * GiB);
+        assert_non_null(strstr(p.notes[0], "no thin pool"));
+        assert_non_null(strstr(p.notes[0], "--rest=root"));
+        storage_plan_release(&p);
+        answer_release(&a);
+}
+
+static void test_rest_to_root_and_other_types(void **state)
+{
+        struct hw_disk d = disk("sda", 200 * GiB);
+        struct answer a = answer_of("autopart --rest=root --minfree=0\n");
+        struct storage_input in = { .disks = &d, .n_disks = 1, .ram = 32 * GiB, .answer = &a };
+        struct storage_plan p;
+
+        (void) state;
+        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+        assert_null(lv(&p, "data"));
+        assert_true(p.vg.free < 8 * MiB);
+        assert_true(lv(&p, "root")->size > 180 * GiB);
+        storage_plan_release(&p);
+        answer_release(&a);
+
+        a = answer_of("autopart --type=plain --fstype=xfs --swapsize=2G\n");
+        in.answer = &a;
+        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+        assert_int_equal(p.vg.name[0], '\0');
+        assert_int_equal(p.disks[0].n_parts, 4);
+        assert_int_equal(p.disks[0].parts[2].type, STORAGE_PT_SWAP);
+        assert_int_equal(p.disks[0].parts[2].size, 2 * GiB);
+        assert_string_equal(p.disks[0].parts[3].fstype, "xfs");
+        storage_plan_release(&p);
+        answer_release(&a);
+
+        /* hdsize: only that much of the disk is used */
+        a = answer_of("autopart --hdsize=50G\n");
+        in.answer = &a;
+        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+        assert_true(p.disks[0].parts[2].start + p.disks[0].parts[2].size <= 50 * GiB);
+        assert_int_equal(p.disks[0].parts[1].size, GiB); /* the ESP follows the whole disk */
+        storage_plan_release(&p);
+        answer_release(&a);
+}
+
+static void test_4kn_disks_get_no_bios_boot_partition(void **state)
+{
+        struct hw_disk d = disk("sda", 500 * GiB);
+        struct storage_input in = { .disks = &d, .n_disks = 1, .ram = 8 * GiB };
+        struct storage_plan p;
+
+        (void) state;
+        d.logical_sector = 4096;
+        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+        assert_int_equal(p.disks[0].n_parts, 2);
+        assert_int_equal(p.disks[0].parts[0].type, STORAGE_PT_ESP);
+        assert_int_equal(p.disks[0].parts[0].start, MiB);
+        storage_plan_release(&p);
+}
+
+static void test_refusals(void **state)
+{
+        struct hw_disk d[3] = { disk("sda", 500 * GiB), disk("sdb", 500 * GiB),
+                                disk("sdc", 16 * GiB) };
+        struct storage_input in = { .disks = d, .n_disks = 3, .ram = 8 * GiB };
+        struct storage_plan p;
+        struct err err = { { 0 } };
+        struct answer a;
+
+        (void) state;
+        d[2].removable = true;
+        d[2].install_medium = true;
+        /* two candidates: never "the first" */
+        assert_int_equal(storage_plan(&in, &p, &err), -ENOTUNIQ);
+        assert_string_equal(err.msg, "2 disks could take the install (sda, sdb): choose one "
+                                     "with 'ignoredisk --only-use=DISK'");
+        /* the install medium, named */
+        a = answer_of("ignoredisk --only-use=sdc\n");
+        in.answer = &a;
+        err.msg[0] = '\0';
+        assert_int_equal(storage_plan(&in, &p, &err), -EBUSY);
+        assert_non_null(strstr(err.msg, "holds the install medium"));
+        answer_release(&a);
+        /* too small */
+        d[2] = disk("sdc", 7 * GiB);
+        a = answer_of("ignoredisk --only-use=sdc\n");
+        err.msg[0] = '\0';
+        assert_int_equal(storage_plan(&in, &p, &err), -ENOSPC);
+        assert_non_null(strstr(err.msg, "is too small"));
+        answer_release(&a);
+        /* a disk holding data, and no permission */
+        strcpy(d[0].table, "gpt");
+        d[0].n_parts = 1;
+        strcpy(d[0].parts[0].content.type, "ntfs");
+        a = answer_of("ignoredisk --only-use=sda\n");
+        err.msg[0] = '\0';
+        assert_int_equal(storage_plan(&in, &p, &err), -EPERM);
+        assert_string_equal(err.msg,
+                            "/dev/sda holds a gpt partition table, ntfs: it is wiped only when "
+                            "the answer says so ('clearpart --all --initlabel --drives=sda', or "
+                            "'zerombr')");
+        answer_release(&a);
+        a = answer_of("ignoredisk --only-use=sda\nclearpart --linux --drives=sda\n");
+        err.msg[0] = '\0';
+        assert_int_equal(storage_plan(&in, &p, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "'clearpart --linux' does not allow wiping 'ntfs'"));
+        answer_release(&a);
+        /* with permission: wiped, and the plan says what was there */
+        a = answer_of("ignoredisk --only-use=sda\nclearpart --all --drives=sda\n");
+        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+        assert_true(p.disks[0].wipe);
+        assert_string_equal(p.disks[0].holds, "a gpt partition table, ntfs");
+        storage_plan_release(&p);
+        answer_release(&a);
+        /* clearpart for another disk gives no permission for this one */
+        a = answer_of("ignoredisk --only-use=sda\nclearpart --all --drives=sdb\n");
+        assert_int_equal(storage_plan(&in, &p, NULL), -EPERM);
+        answer_release(&a);
+}
+
+static void test_an_older_install_elsewhere_is_renamed(void **state)
+{
+        struct hw_disk d[2] = { disk("sda", 500 * GiB), disk("sdb", 500 * GiB) };
+        struct answer a = answer_of("ignoredisk --only-use=sda\n");
+        struct storage_input in = { .disks = d, .n_disks = 2, .ram = 8 * GiB, .answer = &a };
+        struct storage_plan p;
+
+        (void) state;
+        strcpy(d[1].table, "gpt");
+        d[1].n_parts = 3;
+        strcpy(d[1].parts[2].content.type, "LVM2_member");
+        strcpy(d[1].parts[2].content.vg, STORAGE_VG);
+        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+        assert_string_equal(p.disks[0].name, "sda");
+        assert_int_equal(p.n_notes, 2);
+        assert_string_equal(p.notes[1], "VG kvmforge on /dev/sdb (an earlier install) is renamed "
+                                        "to kvmforge-old-sdb before the new one is made");
+        storage_plan_release(&p);
+        answer_release(&a);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_default_layout_matches_proxmox_sizing),
+                cmocka_unit_test(test_sizes_from_8_gib_to_16_tib_always_fit),
+                cmocka_unit_test(test_maxvz_zero_leaves_space_free_and_says_so),
+                cmocka_unit_test(test_rest_to_root_and_other_types),
+                cmocka_unit_test(test_4kn_disks_get_no_bios_boot_partition),
+                cmocka_unit_test(test_refusals),
+                cmocka_unit_test(test_an_older_install_elsewhere_is_renamed),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
