@@ -7,12 +7,12 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := zlib libdeflate libcrypto libxml-2.0 libcurl libvirt blkid
+PKGS     := zlib libdeflate libcrypto libxml-2.0 libcurl libvirt blkid libparted
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
             -Wno-format-nonliteral -Wno-format-truncation -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -Icommon \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt -lblkid) -lx86emu -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt -lblkid -lparted) -lx86emu -pthread
 
 ifneq ($(SANITIZE),)
 ifeq ($(SANITIZE),1)
@@ -26,7 +26,8 @@ endif
 
 # Debian packages: to build, to test, to fuzz.
 DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev \
-             libcurl4-openssl-dev libvirt-dev libblkid-dev libx86emu-dev ca-certificates
+             libcurl4-openssl-dev libvirt-dev libblkid-dev libparted-dev libx86emu-dev \
+             ca-certificates
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
              libvirt-daemon-system libvirt-clients qemu-system-x86 \
              ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 mdadm binutils xz-utils

@@ -97,3 +97,9 @@ void storage_plan_json(const struct storage_plan *p, struct json *j);
 
 /* Proxmox's swap size for a system of ram bytes with os bytes for LVM. */
 uint64_t storage_swap_size(uint64_t ram, uint64_t os);
+
+/* Writes d's partition table onto path, a block device (opened exclusively: refused while
+ * anything uses it) or an image file: old signatures wiped first (the whole disk's, and 1 MiB
+ * at both ends of every new partition, where LVM, md and filesystems keep theirs), then a fresh
+ * GPT with the plan's partitions, type GUIDs and names, exactly where the plan puts them. */
+int storage_write_table(const struct storage_disk *d, const char *path, struct err *err);

@@ -276,6 +276,105 @@ static void test_an_older_install_elsewhere_is_renamed(void **state)
         answer_release(&a);
 }
 
+/* Runs a shell command and returns its stdout (the test fails if it does not exit 0). */
+static char *run_out(const char *cmd)
+{
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len), *p = popen(cmd, "r");
+        char buf[4096];
+        size_t n;
+
+        assert_non_null(f);
+        assert_non_null(p);
+        while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+                fwrite(buf, 1, n, f);
+        if (pclose(p) != 0)
+                fail_msg("'%s' failed", cmd);
+        fclose(f);
+        return out;
+}
+
+static void test_partition_table_written_on_an_image(void **state)
+{
+        _cleanup_free_ char *dir = tmpdir_new(), *img = path_join(dir, "disk.img"), *json = NULL;
+        char *cmd = NULL, *probe = NULL;
+        struct hw_disk d = disk("sda", 20 * GiB);
+        struct storage_input in = { .disks = &d, .n_disks = 1, .ram = 4 * GiB };
+        struct storage_plan p;
+        struct err err = { { 0 } };
+        const struct storage_part *pv;
+        int fd;
+
+        (void) state;
+        assert_int_equal(storage_plan(&in, &p, NULL), 0);
+        pv = &p.disks[0].parts[2];
+        /* A used disk: an old ext4 on the whole of it, and another exactly where the new PV
+         * will start (an earlier install with the same layout). */
+        fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, (off_t) d.size), 0);
+        close(fd);
+        assert_true(asprintf(&cmd, "mkfs.ext4 -q -F -L OLDROOT '%s' 64M", img) > 0);
+        free(run_out(cmd));
+        free(cmd);
+        assert_true(asprintf(&cmd, "mkfs.ext4 -q -F -L OLDPV -E offset=%" PRIu64 " '%s' 64M",
+                             pv->start, img) > 0);
+        free(run_out(cmd));
+        free(cmd);
+        /* The test sees the old signatures before the table is written. */
+        assert_true(asprintf(&cmd, "blkid -p -o export -O %" PRIu64 " '%s'", pv->start, img) > 0);
+        probe = run_out(cmd);
+        free(cmd);
+        assert_non_null(strstr(probe, "LABEL=OLDPV"));
+        free(probe);
+
+        if (storage_write_table(&p.disks[0], img, &err) != 0)
+                fail_msg("%s", err.msg);
+
+        assert_true(asprintf(&cmd, "sfdisk --json '%s'", img) > 0);
+        json = run_out(cmd);
+        free(cmd);
+        /* Compared without the layout's whitespace. */
+        {
+                size_t k = 0;
+                for (size_t i = 0; json[i]; i++)
+                        if (json[i] != ' ' && json[i] != '\n')
+                                json[k++] = json[i];
+                json[k] = '\0';
+        }
+        assert_non_null(strstr(json, "\"label\":\"gpt\""));
+        /* BIOS boot, EFI system and Linux LVM type GUIDs, where the plan put them */
+        assert_non_null(strstr(json, "\"start\":2048,\"size\":2048,\"type\":"
+                                     "\"21686148-6449-6E6F-744E-656564454649\""));
+        assert_non_null(strstr(json, "\"start\":4096,\"size\":1048576,\"type\":"
+                                     "\"C12A7328-F81F-11D2-BA4B-00A0C93EC93B\""));
+        assert_non_null(strstr(json, "\"type\":\"E6D6D379-F507-44C2-A23C-238F2A3DF928\""));
+        assert_non_null(strstr(json, "\"name\":\"kvmforgePV\""));
+        {
+                char want[128];
+                snprintf(want, sizeof(want), "\"start\":%" PRIu64 ",\"size\":%" PRIu64,
+                         pv->start / 512, pv->size / 512);
+                assert_non_null(strstr(json, want));
+        }
+        /* Nothing old is found any more: not the ext4, not the LVM label at the PV's start. */
+        assert_true(asprintf(&cmd, "blkid -p -o export '%s'", img) > 0);
+        probe = run_out(cmd);
+        free(cmd);
+        assert_null(strstr(probe, "ext4"));
+        assert_non_null(strstr(probe, "PTTYPE=gpt"));
+        free(probe);
+        assert_true(asprintf(&cmd, "blkid -p -o export -O %" PRIu64 " '%s' || true", pv->start,
+                             img) > 0);
+        probe = run_out(cmd);
+        free(cmd);
+        assert_null(strstr(probe, "OLDPV"));
+        free(probe);
+        storage_plan_release(&p);
+        unlink(img);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -286,6 +385,7 @@ int main(void)
                 cmocka_unit_test(test_4kn_disks_get_no_bios_boot_partition),
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_an_older_install_elsewhere_is_renamed),
+                cmocka_unit_test(test_partition_table_written_on_an_image),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
