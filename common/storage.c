@@ -395,13 +395,19 @@ int storage_plan(const struct storage_input *in, struct storage_plan *ret, struc
                 const struct hw_disk *o = &in->disks[i];
                 if (i == idx)
                         continue;
+                bool has = strcmp(o->content.vg, STORAGE_VG) == 0;
                 for (size_t k = 0; k < o->n_parts; k++)
-                        if (strcmp(o->parts[k].content.vg, STORAGE_VG) == 0 &&
-                            (r = add_note(&p,
-                                          "VG %s on %s (an earlier install) is renamed to "
-                                          "%s-old-%s before the new one is made",
-                                          STORAGE_VG, o->path, STORAGE_VG, o->name)) < 0)
-                                return r;
+                        has = has || strcmp(o->parts[k].content.vg, STORAGE_VG) == 0;
+                if (!has || p.n_renames >= sizeof(p.renames) / sizeof(p.renames[0]))
+                        continue;
+                struct storage_rename *rn = &p.renames[p.n_renames++];
+                (void) snprintf(rn->from, sizeof(rn->from), "%s", STORAGE_VG);
+                (void) snprintf(rn->to, sizeof(rn->to), "%s-old-%s", STORAGE_VG, o->name);
+                if ((r = add_note(&p,
+                                  "VG %s on %s (an earlier install) is renamed to %s before the "
+                                  "new one is made",
+                                  rn->from, o->path, rn->to)) < 0)
+                        return r;
         }
         *ret = p;
         p = (struct storage_plan){ 0 };

@@ -71,11 +71,17 @@ struct storage_vg {
         size_t n_lvs;
 };
 
+struct storage_rename {
+        char from[64], to[64];
+};
+
 struct storage_plan {
         struct storage_disk *disks;
         size_t n_disks;
-        struct storage_vg vg; /* vg.name[0] == 0: no LVM */
-        char **notes;         /* what the reader must know: space left free, VGs renamed */
+        struct storage_vg vg;             /* vg.name[0] == 0: no LVM */
+        struct storage_rename renames[4]; /* VGs of earlier installs on other disks */
+        size_t n_renames;
+        char **notes; /* what the reader must know: space left free, VGs renamed */
         size_t n_notes;
 };
 
@@ -103,3 +109,19 @@ uint64_t storage_swap_size(uint64_t ram, uint64_t os);
  * at both ends of every new partition, where LVM, md and filesystems keep theirs), then a fresh
  * GPT with the plan's partitions, type GUIDs and names, exactly where the plan puts them. */
 int storage_write_table(const struct storage_disk *d, const char *path, struct err *err);
+
+struct storage_apply_options {
+        int log_fd;            /* every command and its output; -1: none */
+        const char *mount_dir; /* mount the new root (and the ESP under it) here, or NULL */
+        /* Called before each step ("creating the partition table on /dev/sda"), or NULL. */
+        void (*step)(void *userdata, const char *what);
+        void *userdata;
+};
+
+/* Applies the plan: what holds the chosen disks is released (their VGs deactivated), the
+ * partition tables written, old VGs of the same name renamed, the PV, VG, LVs and thin pool
+ * made with lvm2's tools (argument vectors, no shell), the filesystems and swap made, and the
+ * result mounted when asked. Stops at the first failure with err naming the step, the device
+ * and the tool's own last words; a re-run with the same plan starts over cleanly. */
+int storage_apply(const struct storage_plan *p, const struct storage_apply_options *o,
+                  struct err *err);

@@ -31,7 +31,9 @@ static void help(void)
                "  fetch-answer [SRC]               fetch the answer as the installer does (kernel\n"
                "                                   command line, medium, labelled disk, HTTP)\n\n"
                "  plan [--answer SRC] [--disk DEV] [--disk-size SIZE --ram SIZE] [--json]\n"
-               "                                   print the storage plan (nothing is written)\n\n"
+               "                                   print the storage plan (nothing is written)\n"
+               "  prepare-disks --answer SRC --yes [--mount DIR]\n"
+               "                                   apply the storage part of an answer\n\n"
                "Each command has --help.\n\n"
                "Options of detect:\n"
                "      --json          print the full report as JSON (schema in README.md)\n"
@@ -185,6 +187,8 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[1], "check-answer"))
                 return check_answer_main(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "prepare-disks"))
+                return prepare_disks_main(argc - 1, argv + 1);
         if (!strcmp(argv[1], "plan"))
                 return plan_main(argc - 1, argv + 1);
         if (!strcmp(argv[1], "fetch-answer"))
