@@ -289,10 +289,21 @@ static int run_tool(const char *what, char *const argv[], int log_fd, struct err
         while (tlen > 0 && (tail[tlen - 1] == '\n' || tail[tlen - 1] == ' '))
                 tail[--tlen] = '\0';
         {
-                const char *last = strrchr(tail, '\n');
+                /* The last line, unless it only points at --help: then the one before. */
+                char *last = strrchr(tail, '\n');
                 last = last ? last + 1 : tail;
                 while (*last == ' ')
                         last++;
+                if ((strncmp(last, "Run `", 5) == 0 || strncmp(last, "Try '", 5) == 0) &&
+                    last > tail) {
+                        char *end = last - 1;
+                        while (end > tail && *end != '\n')
+                                end--;
+                        *(last - 1) = '\0';
+                        last = end == tail ? tail : end + 1;
+                        while (*last == ' ')
+                                last++;
+                }
                 if (WIFEXITED(status))
                         return err_set(err, -EIO, "%s: %s failed (status %d)%s%s", what, argv[0],
                                        WEXITSTATUS(status), *last ? ": " : "", last);
@@ -511,20 +522,14 @@ int storage_apply(const struct storage_plan *p, const struct storage_apply_optio
                         (void) snprintf(meta, sizeof(meta), "%" PRIu64 "m", l->metadata >> 20);
                         step(o, "making the LV %s/%s", p->vg.name, l->name);
                         if (l->thinpool) {
-                                char *argv[] = { "lvm",
-                                                 "lvcreate",
-                                                 "-y",
-                                                 "-Wy",
-                                                 "--type",
-                                                 "thin-pool",
-                                                 "-L",
-                                                 size,
-                                                 "--poolmetadatasize",
-                                                 meta,
-                                                 "-n",
-                                                 (char *) l->name,
-                                                 (char *) p->vg.name,
-                                                 NULL };
+                                /* -Wy is refused for a pool: a new pool starts zeroed. */
+                                char *argv[] = {
+                                        "lvm",    "lvcreate",           "-y",
+                                        "--type", "thin-pool",          "-L",
+                                        size,     "--poolmetadatasize", meta,
+                                        "-n",     (char *) l->name,     (char *) p->vg.name,
+                                        NULL
+                                };
                                 if ((r = run_tool("making the thin pool", argv, o->log_fd, err)) <
                                     0)
                                         return r;

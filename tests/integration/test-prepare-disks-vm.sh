@@ -1,0 +1,119 @@
+#!/bin/bash
+# kvmforge-install prepare-disks inside a real (emulated) machine booted by tests/vm/: the
+# default layout made on a blank virtio disk (GPT types, LVM volumes and thin pool, filesystems,
+# mounts), the VG of an earlier install on another disk renamed, the USB install medium refused,
+# a used disk refused without clearpart and left as it was, a failure half-way (a mkfs that
+# fails) named by its step, and a re-run over the half-made, active VG that starts over. One
+# boot runs every case; the checks run in the guest (no python there) and print TAP lines.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../vm/vm.sh"
+
+[[ $(id -u) == 0 ]] || skip "the VM's disks need root inside; run as root"
+vm_check_tools
+need_cmd lvm thin_check mkfs.ext4 mkfs.vfat mkswap sfdisk blkid mcopy truncate
+setup_tmpdir
+KI=${KVMFORGE_INSTALL:-$REPO_ROOT/build/kvmforge-install}
+[[ -x $KI ]] || fail "'$KI' is not built"
+KI=$(readlink -f "$KI")
+T=$TEST_TMPDIR
+
+vm_disk "$T/target.raw" 20G                        # vda: blank, 20 GiB (sparse)
+vm_prepare_lvm_pv "$T/old.raw" 256M kvmforge       # vdb: an earlier install's VG
+truncate -s 32M "$T/medium.raw"                    # sda (USB): the install medium
+mkfs.vfat -n KVMFORGE_1 "$T/medium.raw" >&2
+: >"$T/marker"
+mcopy -i "$T/medium.raw" "$T/marker" ::/.kvmforge-medium
+
+vm_initramfs "$T/initrd.gz" --bin "$KI" --bin lvm --bin thin_check --bin mkfs.ext4 \
+        --bin mkfs.vfat --bin mkswap --bin blkid --bin sfdisk --bin cat --bin grep \
+        --bin mount --bin umount --bin mkdir --bin chmod \
+        --module ext4 --module crc32c_generic --module vfat --module nls_cp437 \
+        --module nls_utf8 --module nls_ascii --module dm_thin_pool
+disks=()
+vm_drive disks virtio "$T/target.raw"
+vm_drive disks virtio "$T/old.raw"
+vm_drive disks usb "$T/medium.raw" serial=MEDIUM01,removable=on
+
+script=$(
+        cat <<'EOF'
+run() { rc=0; "$K" prepare-disks "$@" >/tmp/out 2>/tmp/err || rc=$?; }
+check() {
+        if eval "$2"; then echo "ok - $1"; else
+                echo "not ok - $1"
+                echo "# exit $rc; stdout:"; cat /tmp/out; echo "# stderr:"; cat /tmp/err
+                [ -f /tmp/log ] && { echo "# log:"; cat /tmp/log; }
+                echo "# vgs:"; cat /tmp/vgs 2>/dev/null; echo "# mounts:"; cat /proc/mounts
+        fi
+}
+mkdir -p /media /mnt
+mount -o ro /dev/sda /media
+
+printf 'ignoredisk --only-use=sda\nclearpart --all\nautopart\nrootpw --lock\n' >/tmp/medium.cfg
+run --answer /tmp/medium.cfg --yes
+check "the install medium is refused" \
+        '[ $rc = 1 ] && grep -q "holds the install medium" /tmp/err'
+
+printf 'ignoredisk --only-use=vda\nautopart\nrootpw --lock\n' >/tmp/plain.cfg
+run --answer /tmp/plain.cfg
+check "without --yes only the plan is printed" \
+        '[ $rc = 1 ] && grep -q "ERASED (it is blank)" /tmp/out && grep -q "add --yes" /tmp/err &&
+         ! grep -q PTTYPE <<X
+$(blkid -p /dev/vda 2>/dev/null)
+X'
+
+run --answer /tmp/plain.cfg --yes --mount /mnt --log /tmp/log
+check "a blank disk is prepared and mounted" '[ $rc = 0 ] && grep -q "the disks are ready" /tmp/err'
+sfdisk --json /dev/vda >/tmp/table
+check "GPT: BIOS boot, ESP and LVM partitions with their type GUIDs" \
+        'grep -q "21686148-6449-6E6F-744E-656564454649" /tmp/table &&
+         grep -q "C12A7328-F81F-11D2-BA4B-00A0C93EC93B" /tmp/table &&
+         grep -q "E6D6D379-F507-44C2-A23C-238F2A3DF928" /tmp/table'
+lvm lvs --noheadings -o lv_name,segtype kvmforge >/tmp/lvs 2>&1
+check "swap and root LVs and a data thin pool in VG kvmforge" \
+        'grep -Eq "^ *swap +linear" /tmp/lvs && grep -Eq "^ *root +linear" /tmp/lvs &&
+         grep -Eq "^ *data +thin-pool" /tmp/lvs'
+lvm vgs --noheadings -o vg_name >/tmp/vgs 2>&1
+check "the earlier install's VG is renamed, not merged" \
+        'grep -q "kvmforge-old-vdb" /tmp/vgs && [ "$(grep -Ec "^ *kvmforge *$" /tmp/vgs)" = 1 ]'
+check "filesystems: ext4 root, FAT ESP, swap" \
+        'blkid /dev/kvmforge/root | grep -q "TYPE=\"ext4\"" &&
+         blkid /dev/vda2 | grep -q "TYPE=\"vfat\"" && blkid /dev/kvmforge/swap | grep -q "TYPE=\"swap\""'
+check "root and the ESP are mounted where asked" \
+        'grep -Eq "^/dev/(mapper/kvmforge-root|kvmforge/root) /mnt ext4" /proc/mounts &&
+         grep -q " /mnt/boot/efi vfat" /proc/mounts'
+umount /mnt/boot/efi /mnt
+
+run --answer /tmp/plain.cfg --yes
+check "a disk that now holds data is refused without clearpart, and left as it was" \
+        '[ $rc = 1 ] && grep -q "wiped only when the answer says so" /tmp/err &&
+         lvm lvs kvmforge/root >/dev/null 2>&1'
+
+# A failure half-way: a mkfs that fails, after the table and the VG are made.
+mkdir -p /tmp/fakebin
+printf '#!/bin/sh\necho "mkfs.ext4: simulated failure" >&2\nexit 1\n' >/tmp/fakebin/mkfs.ext4
+chmod 755 /tmp/fakebin/mkfs.ext4
+printf 'ignoredisk --only-use=vda\nclearpart --all --initlabel\nautopart --fstype=ext4\nrootpw --lock\n' >/tmp/again.cfg
+rc=0; PATH=/tmp/fakebin:$PATH "$K" prepare-disks --answer /tmp/again.cfg --yes --log /tmp/log2 \
+        >/tmp/out 2>/tmp/err || rc=$?
+check "a failing step stops the run and is named with the tool's words" \
+        '[ $rc = 1 ] && grep -q "making ext4 on /dev/kvmforge/root: mkfs.ext4 failed (status 1): mkfs.ext4: simulated failure" /tmp/err'
+run --answer /tmp/again.cfg --yes --log /tmp/log3
+check "a re-run over the half-made, active VG starts over cleanly" \
+        '[ $rc = 0 ] && blkid /dev/kvmforge/root | grep -q "TYPE=\"ext4\"" &&
+         lvm lvs --noheadings -o lv_name kvmforge | grep -q data'
+EOF
+)
+
+if ! vm_run --wait "vda vdb sda" --memory 1024 --timeout 400 --sh "$script" --env "K=$KI" -- \
+        "${disks[@]}" >"$T/out" 2>"$T/err"; then
+        note "the VM gave status ${VM_STATUS:-?} (${VM_RESULT:-?}): $(tail -5 "$T/err")"
+fi
+cat "$T/out"
+note "one boot, every case: ${VM_SECONDS:-?} s"
+passed=$(grep -c '^ok - ' "$T/out" || true)
+failed=$(grep -c '^not ok - ' "$T/out" || true)
+[[ $((passed + failed)) -ge 11 ]] ||
+        { echo "not ok - the guest ran $((passed + failed)) of 11 cases"; failed=$((failed + 1)); }
+echo "# $passed passed, $failed failed"
+((failed == 0))
