@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "kickstart.h"
 #include "strv.h"
+#include "units.h"
 
 enum kind {
         K_FLAG,   /* --grow */
@@ -208,36 +209,17 @@ static int diag(struct call *c, enum answer_level level, struct answer_at at, co
 
 /* ---- values ---- */
 
-/* A size in MiB: a whole number, or one with a binary unit (M, G, T, with or without "iB"). */
+/* A size in MiB: a whole number, or one with a binary unit (20G, 512M, 2TiB). */
 static int parse_size(const char *s, uint64_t *ret)
 {
-        char *end;
-        unsigned long long v;
-        uint64_t mul = 1;
+        uint64_t bytes;
+        int r = units_parse_bytes(s, 1u << 20, &bytes);
 
-        if (!isdigit((unsigned char) s[0]))
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno)
+        if (r < 0)
+                return r;
+        if (bytes / 2 > UINT64_MAX / 4) /* leave room for sums of sizes */
                 return -ERANGE;
-        if (*end) {
-                char u = (char) toupper((unsigned char) *end);
-                if (u == 'M')
-                        mul = 1;
-                else if (u == 'G')
-                        mul = 1024;
-                else if (u == 'T')
-                        mul = 1024 * 1024;
-                else
-                        return -EINVAL;
-                end++;
-                if (*end && strcasecmp(end, "iB") != 0 && strcasecmp(end, "B") != 0)
-                        return -EINVAL;
-        }
-        if (v > UINT64_MAX / mul / 2)
-                return -ERANGE;
-        *ret = v * mul;
+        *ret = bytes >> 20;
         return 0;
 }
 

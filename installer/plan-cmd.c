@@ -18,6 +18,7 @@
 #include "log.h"
 #include "storage.h"
 #include "strv.h"
+#include "units.h"
 
 static const char *arg_answer;
 static const char *arg_sysroot;
@@ -45,35 +46,6 @@ static void help(void)
                "      --json            print the plan as JSON\n"
                "  -h, --help            show this help\n\n"
                "Exit status: 0 planned, 1 no plan is possible (the message says why), 2 bad usage.\n");
-}
-
-/* "500G", "2T", "8GiB", "512M", "1024" (bytes). */
-static int parse_size(const char *s, uint64_t *ret)
-{
-        char *end;
-        unsigned long long v;
-        uint64_t mul = 1;
-
-        if (!isdigit((unsigned char) s[0]))
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno)
-                return -ERANGE;
-        if (*end) {
-                const char *units = "KMGTP";
-                const char *u = strchr(units, toupper((unsigned char) *end));
-                if (!u || !*u)
-                        return -EINVAL;
-                mul = 1ull << (10 * (u - units + 1));
-                end++;
-                if (*end && strcasecmp(end, "iB") != 0 && strcasecmp(end, "B") != 0)
-                        return -EINVAL;
-        }
-        if (v > UINT64_MAX / mul)
-                return -ERANGE;
-        *ret = v * mul;
-        return 0;
 }
 
 static int parse(int argc, char **argv)
@@ -111,7 +83,8 @@ static int parse(int argc, char **argv)
                         break;
                 case OPT_DISK_SIZE:
                 case OPT_RAM:
-                        if (parse_size(optarg, c == OPT_RAM ? &arg_ram : &arg_disk_size) < 0) {
+                        if (units_parse_bytes(optarg, 1, c == OPT_RAM ? &arg_ram : &arg_disk_size) <
+                            0) {
                                 fprintf(stderr,
                                         "kvmforge-install: '%s' is not a size (as 500G or 2T); "
                                         "see 'kvmforge-install plan --help'\n",
