@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,54 +356,351 @@ static int default_layout(const struct storage_input *in, const struct hw_disk *
                         s && s->minfree != ANSWER_UNSET ? " (--minfree)" : "");
 }
 
+static int init_disk(struct storage_disk *d, const struct hw_disk *hd, const struct answer *a,
+                     struct err *err)
+{
+        int r;
+
+        (void) snprintf(d->name, sizeof(d->name), "%s", hd->name);
+        (void) snprintf(d->path, sizeof(d->path), "%s", hd->path);
+        if (hd->n_ids)
+                (void) snprintf(d->id, sizeof(d->id), "%s", hd->ids[0]);
+        d->size = hd->size;
+        d->sector = hd->logical_sector ? hd->logical_sector : 512;
+        if (!blank(hd)) {
+                content_words(hd, d->holds, sizeof(d->holds));
+                if ((r = check_wipe(a, hd, d->holds, err)) < 0)
+                        return r;
+        }
+        d->wipe = true;
+        return 0;
+}
+
+/* ---- a layout of the answer's own: part, volgroup, logvol ---- */
+
+static enum storage_ptype part_type(const struct answer_part *q)
+{
+        const char *fs = q->fstype ? q->fstype : "";
+
+        if (!strcmp(q->name, "biosboot") || !strcmp(fs, "biosboot"))
+                return STORAGE_PT_BIOSBOOT;
+        if (!strcmp(q->name, "/boot/efi") || !strcmp(fs, "efi"))
+                return STORAGE_PT_ESP;
+        if (!strncmp(q->name, "pv.", 3) || !strcmp(fs, "lvmpv"))
+                return STORAGE_PT_LVM;
+        if (!strncmp(q->name, "raid.", 5) || !strcmp(fs, "raid"))
+                return STORAGE_PT_RAID;
+        if (!strcmp(q->name, "swap") || !strcmp(fs, "swap"))
+                return STORAGE_PT_SWAP;
+        return STORAGE_PT_LINUX;
+}
+
+/* Sizes for items that have a base size and may grow into what is left, as Anaconda grows
+ * them: in proportion to their base, each capped by its maximum (0: none). Returns what stays
+ * unused. */
+static uint64_t grow(uint64_t room, const uint64_t *base, const bool *grows, const uint64_t *max,
+                     uint64_t *size, size_t n, uint64_t align)
+{
+        uint64_t weight = 0, used = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                size[i] = base[i];
+                used += base[i];
+                if (grows[i])
+                        weight += base[i] ? base[i] : align;
+        }
+        room = room > used ? room - used : 0;
+        for (size_t i = 0; i < n && weight; i++) {
+                if (!grows[i])
+                        continue;
+                /* 128-bit: room * weight of 16 TiB each would overflow 64 bits. */
+                uint64_t more = (uint64_t) ((unsigned __int128) room * (base[i] ? base[i] : align) /
+                                            weight);
+                size[i] = align_down(base[i] + more, align);
+                if (max[i] && size[i] > max[i])
+                        size[i] = max[i];
+        }
+        used = 0;
+        for (size_t i = 0; i < n; i++)
+                used += size[i];
+        return used;
+}
+
+static int custom_disks(const struct storage_input *in, struct storage_plan *p, size_t *disk_of,
+                        struct err *err)
+{
+        const struct answer_storage *s = &in->answer->storage;
+        _cleanup_free_ size_t *idx = calloc(in->n_disks + 1, sizeof(*idx));
+        size_t used[64], n_used = 0, fallback = SIZE_MAX;
+        int r;
+
+        if (!idx)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_parts; i++) {
+                size_t n = 0, d;
+                if (s->parts[i].ondisk) {
+                        if ((r = hw_disks_match(s->parts[i].ondisk, in->disks, in->n_disks, idx, &n,
+                                                err)) < 0)
+                                return r;
+                        if (n != 1)
+                                return err_set(err, -ENOTUNIQ,
+                                               "'part %s --ondisk=%s' matches %zu disks where one "
+                                               "is meant",
+                                               s->parts[i].name, s->parts[i].ondisk, n);
+                        d = idx[0];
+                        if (!usable(&in->disks[d]))
+                                return err_set(err, -EBUSY,
+                                               "'part %s' is on %s, which is the install medium "
+                                               "or in use",
+                                               s->parts[i].name, in->disks[d].path);
+                } else {
+                        if (fallback == SIZE_MAX && (r = choose_disk(in, &fallback, err)) < 0)
+                                return err_prefix(err, r, "'part %s' has no --ondisk",
+                                                  s->parts[i].name);
+                        d = fallback;
+                }
+                size_t k = 0;
+                while (k < n_used && used[k] != d)
+                        k++;
+                if (k == n_used) {
+                        if (n_used == sizeof(used) / sizeof(used[0]))
+                                return err_set(err, -E2BIG, "too many disks");
+                        used[n_used++] = d;
+                }
+                disk_of[i] = k;
+        }
+        if (!(p->disks = calloc(n_used ? n_used : 1, sizeof(*p->disks))))
+                return -ENOMEM;
+        p->n_disks = n_used;
+        for (size_t k = 0; k < n_used; k++)
+                if ((r = init_disk(&p->disks[k], &in->disks[used[k]], in->answer, err)) < 0)
+                        return r;
+        return 0;
+}
+
+static int custom_parts(const struct storage_input *in, struct storage_plan *p,
+                        const size_t *disk_of, struct err *err)
+{
+        const struct answer_storage *s = &in->answer->storage;
+        bool has_esp = false;
+        char a[32], b[32];
+
+        for (size_t i = 0; i < s->n_parts; i++)
+                has_esp = has_esp || part_type(&s->parts[i]) == STORAGE_PT_ESP;
+        for (size_t k = 0; k < p->n_disks; k++) {
+                struct storage_disk *d = &p->disks[k];
+                uint64_t start = MiB, end = align_down(d->size - MiB, MiB), base[32], max[32],
+                         size[32], total;
+                bool grows[32];
+                size_t mine[32], n = 0;
+
+                /* reqpart: the platform's partitions, on the first disk */
+                if (k == 0 && s->reqpart) {
+                        if (d->sector != 4096) {
+                                add_part(d, start, MiB, STORAGE_PT_BIOSBOOT, NULL, NULL);
+                                start += MiB;
+                        }
+                        if (!has_esp) {
+                                uint64_t esp = d->size > 100 * GiB ? GiB : 512 * MiB;
+                                add_part(d, start, esp, STORAGE_PT_ESP, "vfat", "/boot/efi");
+                                start += esp;
+                        }
+                }
+                for (size_t i = 0; i < s->n_parts; i++) {
+                        const struct answer_part *q = &s->parts[i];
+                        if (disk_of[i] != k)
+                                continue;
+                        if (n == 32 || d->n_parts + n >= STORAGE_MAX_PARTS)
+                                return err_set(err, -E2BIG, "too many partitions on %s", d->path);
+                        mine[n] = i;
+                        base[n] = q->recommended ? storage_swap_size(in->ram, end - start)
+                                  : q->size != ANSWER_UNSET ? q->size * MiB
+                                                            : 0;
+                        base[n] = base[n] < MiB && !q->grow ? MiB : align_down(base[n], MiB);
+                        grows[n] = q->grow;
+                        max[n] = q->maxsize != ANSWER_UNSET ? q->maxsize * MiB : 0;
+                        n++;
+                }
+                total = 0;
+                for (size_t i = 0; i < n; i++)
+                        total += base[i];
+                if (start + total > end)
+                        return err_set(err, -ENOSPC, "the partitions on %s need %s; it has %s",
+                                       d->path, units_format_bytes(start + total, a, sizeof(a)),
+                                       units_format_bytes(d->size, b, sizeof(b)));
+                (void) grow(end - start, base, grows, max, size, n, MiB);
+                for (size_t i = 0; i < n; i++) {
+                        const struct answer_part *q = &s->parts[mine[i]];
+                        enum storage_ptype t = part_type(q);
+                        const char *fs = q->fstype && strcmp(q->fstype, "lvmpv") &&
+                                                         strcmp(q->fstype, "raid") &&
+                                                         strcmp(q->fstype, "biosboot")
+                                                 ? (strcmp(q->fstype, "efi") ? q->fstype : "vfat")
+                                         : t == STORAGE_PT_LINUX ? "ext4"
+                                         : t == STORAGE_PT_ESP   ? "vfat"
+                                         : t == STORAGE_PT_SWAP  ? "swap"
+                                                                 : NULL;
+                        struct storage_part *sp = add_part(d, start, size[i], t, fs,
+                                                           q->name[0] == '/' ? q->name : NULL);
+                        start += size[i];
+                        for (size_t v = 0; v < s->n_vgs; v++)
+                                for (size_t j = 0; j < s->vgs[v].n_pvs; j++)
+                                        if (!strcmp(s->vgs[v].pvs[j], q->name))
+                                                (void) snprintf(sp->vg, sizeof(sp->vg), "%s",
+                                                                s->vgs[v].name);
+                }
+                if (end > start + 64 * MiB)
+                        (void) add_note(p, "%s stays unpartitioned at the end of %s",
+                                        units_format_bytes(end - start, a, sizeof(a)), d->path);
+        }
+        return 0;
+}
+
+static int custom_lvs(const struct storage_input *in, struct storage_plan *p, struct err *err)
+{
+        const struct answer_storage *s = &in->answer->storage;
+        const struct answer_volgroup *v = &s->vgs[0];
+        uint64_t vg = 0, base[STORAGE_MAX_LVS], max[STORAGE_MAX_LVS], size[STORAGE_MAX_LVS];
+        uint64_t meta[STORAGE_MAX_LVS], fixed = 0, used;
+        bool grows[STORAGE_MAX_LVS];
+        const struct answer_logvol *lv[STORAGE_MAX_LVS];
+        size_t n = 0;
+        char a[32], b[32];
+
+        (void) snprintf(p->vg.name, sizeof(p->vg.name), "%s", v->name);
+        for (size_t k = 0; k < p->n_disks; k++)
+                for (size_t i = 0; i < p->disks[k].n_parts; i++)
+                        if (!strcmp(p->disks[k].parts[i].vg, v->name))
+                                vg += align_down(p->disks[k].parts[i].size - MiB, PE);
+        p->vg.size = vg;
+        for (size_t i = 0; i < s->n_lvs; i++) {
+                const struct answer_logvol *l = &s->lvs[i];
+                if (strcmp(l->vgname, v->name) != 0 || l->thin)
+                        continue;
+                if (n == STORAGE_MAX_LVS)
+                        return err_set(err, -E2BIG, "more than %d LVs", STORAGE_MAX_LVS);
+                lv[n] = l;
+                base[n] = l->recommended               ? storage_swap_size(in->ram, vg)
+                          : l->percent != ANSWER_UNSET ? align_down(vg / 100 * l->percent, PE)
+                          : l->size != ANSWER_UNSET    ? align_down(l->size * MiB, PE)
+                                                       : 0;
+                if (!base[n] && !l->grow)
+                        base[n] = PE;
+                grows[n] = l->grow;
+                max[n] = l->maxsize != ANSWER_UNSET ? align_down(l->maxsize * MiB, PE) : 0;
+                meta[n] = 0;
+                if (l->thinpool) {
+                        meta[n] = l->metadatasize != ANSWER_UNSET ? l->metadatasize * MiB
+                                                                  : 0; /* decided below */
+                }
+                n++;
+        }
+        /* A pool's metadata (and LVM's spare) comes out of the VG first: 1% of the VG,
+         * clamped to 4 MiB..16 GiB, unless the answer says. */
+        for (size_t i = 0; i < n; i++)
+                if (lv[i]->thinpool && !meta[i]) {
+                        uint64_t m = align_down(vg / 100, PE);
+                        meta[i] = m < PE ? PE : m > 16 * GiB ? 16 * GiB : m;
+                }
+        for (size_t i = 0; i < n; i++)
+                fixed += 2 * align_down(meta[i], PE) + (meta[i] ? PE : 0);
+        if (fixed > vg)
+                return err_set(err, -ENOSPC, "VG %s (%s) cannot hold its thin pool's metadata",
+                               v->name, units_format_bytes(vg, a, sizeof(a)));
+        used = grow(vg - fixed, base, grows, max, size, n, PE);
+        if (used > vg - fixed)
+                return err_set(err, -ENOSPC, "the LVs of VG %s need %s; it has %s", v->name,
+                               units_format_bytes(used + fixed, a, sizeof(a)),
+                               units_format_bytes(vg, b, sizeof(b)));
+        for (size_t i = 0; i < n; i++) {
+                const struct answer_logvol *l = lv[i];
+                const char *fs = l->thinpool                 ? NULL
+                                 : l->fstype                 ? l->fstype
+                                 : !strcmp(l->mount, "swap") ? "swap"
+                                                             : "ext4";
+                add_lv(&p->vg, l->name, size[i], fs, l->mount[0] == '/' ? l->mount : NULL);
+                if (l->thinpool) {
+                        p->vg.lvs[p->vg.n_lvs - 1].thinpool = true;
+                        p->vg.lvs[p->vg.n_lvs - 1].metadata = align_down(meta[i], PE);
+                }
+        }
+        p->vg.free = vg - used - fixed;
+        /* Thin volumes: virtual sizes in their pool. */
+        for (size_t i = 0; i < s->n_lvs; i++) {
+                const struct answer_logvol *l = &s->lvs[i];
+                if (!l->thin || strcmp(l->vgname, v->name) != 0)
+                        continue;
+                if (p->vg.n_lvs == STORAGE_MAX_LVS)
+                        return err_set(err, -E2BIG, "more than %d LVs", STORAGE_MAX_LVS);
+                add_lv(&p->vg, l->name,
+                       align_down(l->size != ANSWER_UNSET ? l->size * MiB : GiB, PE),
+                       l->fstype ? l->fstype : "ext4", l->mount[0] == '/' ? l->mount : NULL);
+                (void) snprintf(p->vg.lvs[p->vg.n_lvs - 1].pool, sizeof(p->vg.lvs[0].pool), "%s",
+                                l->poolname);
+        }
+        if (p->vg.free >= PE)
+                (void) add_note(p, "%s stays free in VG %s",
+                                units_format_bytes(p->vg.free, a, sizeof(a)), v->name);
+        return 0;
+}
+
+static int custom_layout(const struct storage_input *in, struct storage_plan *p, struct err *err)
+{
+        const struct answer_storage *s = &in->answer->storage;
+        _cleanup_free_ size_t *disk_of = calloc(s->n_parts + 1, sizeof(*disk_of));
+        int r;
+
+        if (!disk_of)
+                return -ENOMEM;
+        if (s->n_raids)
+                return err_set(err, -EOPNOTSUPP, "'raid' layouts are not planned yet");
+        if (s->n_vgs > 1)
+                return err_set(err, -EOPNOTSUPP,
+                               "%zu volume groups: kvmforge plans one (put every PV in it)",
+                               s->n_vgs);
+        if ((r = custom_disks(in, p, disk_of, err)) < 0 ||
+            (r = custom_parts(in, p, disk_of, err)) < 0)
+                return r;
+        if (s->n_vgs && (r = custom_lvs(in, p, err)) < 0)
+                return r;
+        return 0;
+}
+
 int storage_plan(const struct storage_input *in, struct storage_plan *ret, struct err *err)
 {
         _cleanup_(storage_plan_release) struct storage_plan p = { 0 };
         const struct answer *a = in->answer;
-        const struct hw_disk *hd;
         size_t idx = 0;
         int r;
 
-        if (a && (a->storage.n_parts || a->storage.n_lvs || a->storage.n_raids))
-                return err_set(err, -EOPNOTSUPP,
-                               "custom layouts (part/volgroup/logvol/raid) are not planned yet: "
-                               "use autopart");
-        if ((r = choose_disk(in, &idx, err)) < 0)
-                return r;
-        hd = &in->disks[idx];
-        if (!(p.disks = calloc(1, sizeof(*p.disks))))
-                return -ENOMEM;
-        p.n_disks = 1;
-        {
-                struct storage_disk *d = &p.disks[0];
-                (void) snprintf(d->name, sizeof(d->name), "%s", hd->name);
-                (void) snprintf(d->path, sizeof(d->path), "%s", hd->path);
-                if (hd->n_ids)
-                        (void) snprintf(d->id, sizeof(d->id), "%s", hd->ids[0]);
-                d->size = hd->size;
-                d->sector = hd->logical_sector ? hd->logical_sector : 512;
-                if (!blank(hd)) {
-                        content_words(hd, d->holds, sizeof(d->holds));
-                        if ((r = check_wipe(a, hd, d->holds, err)) < 0)
-                                return r;
-                }
-                d->wipe = true;
+        if (a && (a->storage.n_parts || a->storage.n_lvs || a->storage.n_raids)) {
+                if (a->n_errors)
+                        return err_set(err, -EINVAL, "the answer has errors: see check-answer");
+                if ((r = custom_layout(in, &p, err)) < 0)
+                        return r;
+        } else {
+                if ((r = choose_disk(in, &idx, err)) < 0)
+                        return r;
+                if (!(p.disks = calloc(1, sizeof(*p.disks))))
+                        return -ENOMEM;
+                p.n_disks = 1;
+                if ((r = init_disk(&p.disks[0], &in->disks[idx], a, err)) < 0 ||
+                    (r = default_layout(in, &in->disks[idx], &p, err)) < 0)
+                        return r;
         }
-        if ((r = default_layout(in, hd, &p, err)) < 0)
-                return r;
         /* An older install's VG elsewhere would clash with ours: renamed, never merged. */
-        for (size_t i = 0; i < in->n_disks; i++) {
+        for (size_t i = 0; p.vg.name[0] && i < in->n_disks; i++) {
                 const struct hw_disk *o = &in->disks[i];
-                if (i == idx)
-                        continue;
-                bool has = strcmp(o->content.vg, STORAGE_VG) == 0;
+                bool mine = false, has = strcmp(o->content.vg, p.vg.name) == 0;
+                for (size_t k = 0; k < p.n_disks; k++)
+                        mine = mine || strcmp(p.disks[k].name, o->name) == 0;
                 for (size_t k = 0; k < o->n_parts; k++)
-                        has = has || strcmp(o->parts[k].content.vg, STORAGE_VG) == 0;
-                if (!has || p.n_renames >= sizeof(p.renames) / sizeof(p.renames[0]))
+                        has = has || strcmp(o->parts[k].content.vg, p.vg.name) == 0;
+                if (mine || !has || p.n_renames >= sizeof(p.renames) / sizeof(p.renames[0]))
                         continue;
                 struct storage_rename *rn = &p.renames[p.n_renames++];
-                (void) snprintf(rn->from, sizeof(rn->from), "%s", STORAGE_VG);
-                (void) snprintf(rn->to, sizeof(rn->to), "%s-old-%s", STORAGE_VG, o->name);
+                (void) snprintf(rn->from, sizeof(rn->from), "%s", p.vg.name);
+                (void) snprintf(rn->to, sizeof(rn->to), "%.40s-old-%.16s", p.vg.name, o->name);
                 if ((r = add_note(&p,
                                   "VG %s on %s (an earlier install) is renamed to %s before the "
                                   "new one is made",
@@ -447,6 +745,9 @@ void storage_plan_print(const struct storage_plan *p, FILE *f)
                         if (l->thinpool)
                                 fprintf(f, "thin pool for guests (metadata %s, and its spare)\n",
                                         units_format_bytes(l->metadata, b, sizeof(b)));
+                        else if (l->pool[0])
+                                fprintf(f, "%-5s %s (a thin volume in pool %s)\n", l->fstype,
+                                        l->mount, l->pool);
                         else
                                 fprintf(f, "%-5s %s\n", l->fstype, l->mount);
                 }
@@ -500,6 +801,7 @@ void storage_plan_json(const struct storage_plan *p, struct json *j)
                         json_string(j, "name", l->name);
                         json_u64(j, "size", l->size);
                         json_bool(j, "thinpool", l->thinpool);
+                        json_string_or_null(j, "pool", l->pool[0] ? l->pool : NULL);
                         if (l->thinpool)
                                 json_u64(j, "metadata", l->metadata);
                         json_string_or_null(j, "fstype", l->fstype[0] ? l->fstype : NULL);

@@ -57,8 +57,9 @@ struct storage_disk {
 
 struct storage_lv {
         char name[64];
-        uint64_t size;
+        uint64_t size; /* a thin volume's is virtual: it takes no room in the VG */
         bool thinpool;
+        char pool[64];     /* a thin volume's pool, "" for others */
         uint64_t metadata; /* a thin pool's metadata LV (LVM keeps a spare of the same size) */
         char fstype[16];
         char mount[64];

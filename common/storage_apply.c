@@ -398,6 +398,18 @@ static int release_disk(const struct storage_disk *d, int log_fd, struct err *er
         return 0;
 }
 
+/* A label from a mount point: "root" for /, else its last component (12 bytes: XFS's limit). */
+static const char *fs_label(const char *mount)
+{
+        static _Thread_local char buf[13];
+        const char *last = strrchr(mount, '/');
+
+        if (!mount[0] || !strcmp(mount, "/"))
+                return "root";
+        (void) snprintf(buf, sizeof(buf), "%s", last ? last + 1 : mount);
+        return buf;
+}
+
 static int make_fs(const char *fstype, const char *dev, const char *label, int log_fd,
                    struct err *err)
 {
@@ -424,57 +436,84 @@ static int make_fs(const char *fstype, const char *dev, const char *label, int l
         return run_tool(what, argv, log_fd, err);
 }
 
+struct mount_item {
+        char dev[160], mount[64], fstype[16];
+};
+
+static int by_depth(const void *x, const void *y)
+{
+        const struct mount_item *a = x, *b = y;
+        size_t la = strlen(a->mount), lb = strlen(b->mount);
+
+        return la < lb ? -1 : la > lb; /* a parent is shorter than its children */
+}
+
+/* Mounts every filesystem of the plan under dir, parents first: / at dir itself. */
 static int mount_result(const struct storage_plan *p, const char *dir, int log_fd, struct err *err)
 {
-        char root[128] = "", esp[128] = "", where[4096];
-        const char *root_fs = NULL;
+        struct mount_item items[STORAGE_MAX_PARTS * 4 + STORAGE_MAX_LVS];
+        char where[4096];
+        size_t n = 0;
+        bool root = false;
 
-        for (size_t i = 0; i < p->vg.n_lvs; i++)
-                if (strcmp(p->vg.lvs[i].mount, "/") == 0) {
-                        (void) snprintf(root, sizeof(root), "/dev/%s/%s", p->vg.name,
-                                        p->vg.lvs[i].name);
-                        root_fs = p->vg.lvs[i].fstype;
-                }
         for (size_t i = 0; i < p->n_disks; i++)
                 for (size_t k = 0; k < p->disks[i].n_parts; k++) {
                         const struct storage_part *q = &p->disks[i].parts[k];
-                        if (strcmp(q->mount, "/") == 0) {
-                                part_path(p->disks[i].path, q->number, root, sizeof(root));
-                                root_fs = q->fstype;
-                        } else if (q->type == STORAGE_PT_ESP && !esp[0]) {
-                                part_path(p->disks[i].path, q->number, esp, sizeof(esp));
-                        }
+                        if (q->mount[0] != '/' || n == sizeof(items) / sizeof(items[0]))
+                                continue;
+                        part_path(p->disks[i].path, q->number, items[n].dev, sizeof(items[n].dev));
+                        (void) snprintf(items[n].mount, sizeof(items[n].mount), "%s", q->mount);
+                        (void) snprintf(items[n].fstype, sizeof(items[n].fstype), "%s", q->fstype);
+                        n++;
                 }
-        if (!root_fs)
-                return err_set(err, -EINVAL, "the plan has no root filesystem to mount");
-        logf_(log_fd, "+ mount %s %s\n", root, dir);
-        if (mount(root, dir, root_fs, 0, NULL) < 0)
-                return err_set(err, -errno, "mounting %s on %s: %s", root, dir, strerror(errno));
-        if (esp[0]) {
-                (void) snprintf(where, sizeof(where), "%s/boot", dir);
-                (void) mkdir(where, 0755);
-                (void) snprintf(where, sizeof(where), "%s/boot/efi", dir);
-                if (mkdir(where, 0700) < 0 && errno != EEXIST)
+        for (size_t i = 0; i < p->vg.n_lvs; i++) {
+                const struct storage_lv *l = &p->vg.lvs[i];
+                if (l->mount[0] != '/' || n == sizeof(items) / sizeof(items[0]))
+                        continue;
+                (void) snprintf(items[n].dev, sizeof(items[n].dev), "/dev/%s/%s", p->vg.name,
+                                l->name);
+                (void) snprintf(items[n].mount, sizeof(items[n].mount), "%s", l->mount);
+                (void) snprintf(items[n].fstype, sizeof(items[n].fstype), "%s", l->fstype);
+                n++;
+        }
+        qsort(items, n, sizeof(items[0]), by_depth);
+        for (size_t i = 0; i < n; i++) {
+                bool is_root = strcmp(items[i].mount, "/") == 0;
+                root = root || is_root;
+                (void) snprintf(where, sizeof(where), "%s%s", dir, is_root ? "" : items[i].mount);
+                /* Parents exist: they were mounted first; make each missing component. */
+                for (char *c = where + strlen(dir) + 1; !is_root && *c; c++)
+                        if (*c == '/') {
+                                *c = '\0';
+                                (void) mkdir(where, 0755);
+                                *c = '/';
+                        }
+                if (!is_root && mkdir(where, strcmp(items[i].fstype, "vfat") ? 0755 : 0700) < 0 &&
+                    errno != EEXIST)
                         return err_set(err, -errno, "cannot make %s: %s", where, strerror(errno));
-                logf_(log_fd, "+ mount %s %s\n", esp, where);
-                if (mount(esp, where, "vfat", 0, "umask=0077") < 0)
-                        return err_set(err, -errno, "mounting %s on %s: %s", esp, where,
+                logf_(log_fd, "+ mount %s %s\n", items[i].dev, where);
+                if (mount(items[i].dev, where, items[i].fstype, 0,
+                          strcmp(items[i].fstype, "vfat") ? NULL : "umask=0077") < 0)
+                        return err_set(err, -errno, "mounting %s on %s: %s", items[i].dev, where,
                                        strerror(errno));
         }
+        if (!root)
+                return err_set(err, -EINVAL, "the plan has no root filesystem to mount");
         return 0;
 }
 
 int storage_apply(const struct storage_plan *p, const struct storage_apply_options *o,
                   struct err *err)
 {
-        char pv[128] = "", dev[160], size[32], meta[32];
+        char pvs[8][128], dev[160], size[32], meta[32];
+        size_t n_pvs = 0;
         int r;
 
         for (size_t i = 0; i < p->n_disks; i++) {
                 const struct storage_disk *d = &p->disks[i];
                 step(o, "releasing %s", d->path);
                 if ((r = release_disk(d, o->log_fd, err)) < 0)
-                        return err_prefix(err, r, "releasing %s: ", d->path);
+                        return err_prefix(err, r, "releasing %s", d->path);
                 step(o, "writing the partition table of %s", d->path);
                 if ((r = storage_write_table(d, d->path, err)) < 0)
                         return r;
@@ -484,14 +523,13 @@ int storage_apply(const struct storage_plan *p, const struct storage_apply_optio
                         if ((r = wait_node(dev, err)) < 0)
                                 return r;
                         if (q->type == STORAGE_PT_LVM)
-                                (void) snprintf(pv, sizeof(pv), "%s", dev);
+                                if (n_pvs < 8)
+                                        (void) snprintf(pvs[n_pvs++], sizeof(pvs[0]), "%s", dev);
                         if (q->fstype[0]) {
                                 step(o, "making %s on %s", q->fstype, dev);
                                 if ((r = make_fs(q->fstype, dev,
                                                  q->type == STORAGE_PT_ESP ? "EFI"
-                                                 : q->mount[0] && !strcmp(q->mount, "/")
-                                                         ? "root"
-                                                         : q->fstype,
+                                                                           : fs_label(q->mount),
                                                  o->log_fd, err)) < 0)
                                         return r;
                         }
@@ -506,16 +544,19 @@ int storage_apply(const struct storage_plan *p, const struct storage_apply_optio
                         if ((r = run_tool("renaming an old VG", argv, o->log_fd, err)) < 0)
                                 return r;
                 }
-                if (!pv[0])
+                if (!n_pvs)
                         return err_set(err, -EINVAL, "the plan has a VG but no PV");
-                step(o, "making the PV %s and the VG %s", pv, p->vg.name);
-                {
-                        char *a1[] = { "lvm", "pvcreate", "-ff", "-y", pv, NULL };
-                        char *a2[] = { "lvm", "vgcreate", "-y", (char *) p->vg.name, pv, NULL };
-                        if ((r = run_tool("making the PV", a1, o->log_fd, err)) < 0 ||
-                            (r = run_tool("making the VG", a2, o->log_fd, err)) < 0)
+                char *vgcreate[16] = { "lvm", "vgcreate", "-y", (char *) p->vg.name };
+                for (size_t i = 0; i < n_pvs; i++) {
+                        char *argv[] = { "lvm", "pvcreate", "-ff", "-y", pvs[i], NULL };
+                        step(o, "making the PV %s", pvs[i]);
+                        if ((r = run_tool("making the PV", argv, o->log_fd, err)) < 0)
                                 return r;
+                        vgcreate[4 + i] = pvs[i];
                 }
+                step(o, "making the VG %s", p->vg.name);
+                if ((r = run_tool("making the VG", vgcreate, o->log_fd, err)) < 0)
+                        return r;
                 for (size_t i = 0; i < p->vg.n_lvs; i++) {
                         const struct storage_lv *l = &p->vg.lvs[i];
                         (void) snprintf(size, sizeof(size), "%" PRIu64 "m", l->size >> 20);
@@ -535,6 +576,8 @@ int storage_apply(const struct storage_plan *p, const struct storage_apply_optio
                                         return r;
                                 continue;
                         }
+                        char pool[160];
+                        (void) snprintf(pool, sizeof(pool), "%s/%s", p->vg.name, l->pool);
                         char *argv[] = { "lvm",
                                          "lvcreate",
                                          "-y",
@@ -545,14 +588,20 @@ int storage_apply(const struct storage_plan *p, const struct storage_apply_optio
                                          (char *) l->name,
                                          (char *) p->vg.name,
                                          NULL };
-                        if ((r = run_tool("making an LV", argv, o->log_fd, err)) < 0)
+                        /* A thin volume: a virtual size in its pool. */
+                        char *thin[] = { "lvm", "lvcreate",       "-y", "-V", size, "--thin",
+                                         "-n",  (char *) l->name, pool, NULL };
+                        if ((r = run_tool("making an LV", l->pool[0] ? thin : argv, o->log_fd,
+                                          err)) < 0)
                                 return r;
                         (void) snprintf(dev, sizeof(dev), "/dev/%s/%s", p->vg.name, l->name);
                         if ((r = wait_node(dev, err)) < 0)
                                 return r;
                         if (l->fstype[0]) {
                                 step(o, "making %s on %s", l->fstype, dev);
-                                if ((r = make_fs(l->fstype, dev, l->name, o->log_fd, err)) < 0)
+                                if ((r = make_fs(l->fstype, dev,
+                                                 fs_label(l->mount[0] ? l->mount : l->name),
+                                                 o->log_fd, err)) < 0)
                                         return r;
                         }
                 }

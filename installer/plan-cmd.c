@@ -24,7 +24,8 @@ static const char *arg_answer;
 static const char *arg_sysroot;
 static char **arg_disks;
 static size_t n_arg_disks;
-static uint64_t arg_disk_size;
+static uint64_t arg_disk_sizes[8];
+static size_t n_arg_disk_sizes;
 static uint64_t arg_ram;
 static unsigned arg_sector = 512;
 static bool arg_json;
@@ -39,7 +40,7 @@ static void help(void)
                "                        (path or URL); default: the default layout\n"
                "      --disk=DEV        consider only this disk (repeatable)\n"
                "      --disk-size=SIZE  plan for a blank disk of SIZE (e.g. 500G, 2T) instead of\n"
-               "                        this machine's disks\n"
+               "                        this machine's disks (repeat for sda, sdb, ...)\n"
                "      --ram=SIZE        the RAM to size swap for (default: this machine's)\n"
                "      --sector=N        logical sector size of --disk-size (512 or 4096)\n"
                "      --sysroot=DIR     read the disks from a captured tree (see detect)\n"
@@ -82,9 +83,16 @@ static int parse(int argc, char **argv)
                                 return -ENOMEM;
                         break;
                 case OPT_DISK_SIZE:
+                        if (n_arg_disk_sizes == 8) {
+                                fprintf(stderr, "kvmforge-install: at most 8 --disk-size\n");
+                                return -EINVAL;
+                        }
+                        /* fall through */
                 case OPT_RAM:
-                        if (units_parse_bytes(optarg, 1, c == OPT_RAM ? &arg_ram : &arg_disk_size) <
-                            0) {
+                        if (units_parse_bytes(optarg, 1,
+                                              c == OPT_RAM
+                                                      ? &arg_ram
+                                                      : &arg_disk_sizes[n_arg_disk_sizes++]) < 0) {
                                 fprintf(stderr,
                                         "kvmforge-install: '%s' is not a size (as 500G or 2T); "
                                         "see 'kvmforge-install plan --help'\n",
@@ -118,7 +126,7 @@ static int parse(int argc, char **argv)
                                 "'kvmforge-install plan --help'\n");
                 return -EINVAL;
         }
-        if (arg_disk_size && (n_arg_disks || arg_sysroot)) {
+        if (n_arg_disk_sizes && (n_arg_disks || arg_sysroot)) {
                 fprintf(stderr, "kvmforge-install: --disk-size plans for a disk of its own: drop "
                                 "--disk and --sysroot\n");
                 return -EINVAL;
@@ -158,7 +166,7 @@ static int run(void)
         _cleanup_(storage_plan_release) struct storage_plan plan = { 0 };
         struct hw_source hs = { .sysroot = arg_sysroot };
         struct hw_report hw = { 0 };
-        struct hw_disk synthetic = { 0 };
+        struct hw_disk synthetic[8] = { 0 };
         struct storage_input in = { 0 };
         struct err err = { { 0 } };
         _cleanup_free_ struct hw_disk *chosen = NULL;
@@ -167,15 +175,18 @@ static int run(void)
         if (arg_answer && (r = load_answer(&a)) < 0)
                 return r;
         in.answer = arg_answer ? &a : NULL;
-        if (arg_disk_size) {
-                strcpy(synthetic.name, "sda");
-                strcpy(synthetic.path, "/dev/sda");
-                strcpy(synthetic.transport, "sata");
-                synthetic.size = arg_disk_size;
-                synthetic.logical_sector = arg_sector;
-                synthetic.physical_sector = arg_sector;
-                in.disks = &synthetic;
-                in.n_disks = 1;
+        if (n_arg_disk_sizes) {
+                /* Blank disks sda, sdb, ... of the sizes given, in that order. */
+                for (size_t i = 0; i < n_arg_disk_sizes; i++) {
+                        struct hw_disk *d = &synthetic[i];
+                        snprintf(d->name, sizeof(d->name), "sd%c", (char) ('a' + i));
+                        snprintf(d->path, sizeof(d->path), "/dev/%s", d->name);
+                        strcpy(d->transport, "sata");
+                        d->size = arg_disk_sizes[i];
+                        d->logical_sector = d->physical_sector = arg_sector;
+                }
+                in.disks = synthetic;
+                in.n_disks = n_arg_disk_sizes;
                 in.ram = arg_ram ? arg_ram : hw_memory_detect(&hs);
         } else {
                 if ((r = hw_report_detect(&hs, &hw)) < 0)

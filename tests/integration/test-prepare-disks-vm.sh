@@ -102,6 +102,19 @@ run --answer /tmp/again.cfg --yes --log /tmp/log3
 check "a re-run over the half-made, active VG starts over cleanly" \
         '[ $rc = 0 ] && blkid /dev/kvmforge/root | grep -q "TYPE=\"ext4\"" &&
          lvm lvs --noheadings -o lv_name kvmforge | grep -q data'
+
+# The answer's own layout over the default one: /boot, a VG with root, a thin pool, thin /srv.
+printf '%s\n' 'ignoredisk --only-use=vda' 'clearpart --all --initlabel' 'reqpart' \
+        'part /boot --fstype=ext4 --size=512' 'part pv.01 --fstype=lvmpv --size=1 --grow' \
+        'volgroup vgc pv.01' 'logvol / --vgname=vgc --name=root --fstype=ext4 --size=4096' \
+        'logvol none --vgname=vgc --name=pool --thinpool --size=4096' \
+        'logvol /srv --vgname=vgc --name=srv --thin --poolname=pool --size=8192' \
+        'rootpw --lock' >/tmp/custom.cfg
+run --answer /tmp/custom.cfg --yes --mount /mnt --log /tmp/log4
+check "a custom layout: /boot, root, a thin pool and a thin /srv in VG vgc, all mounted" \
+        '[ $rc = 0 ] && lvm lvs --noheadings -o lv_name,segtype vgc | grep -Eq "srv +thin" &&
+         grep -q " /mnt/boot ext4" /proc/mounts && grep -q " /mnt/srv ext4" /proc/mounts &&
+         grep -q " /mnt/boot/efi vfat" /proc/mounts'
 EOF
 )
 
@@ -113,7 +126,7 @@ cat "$T/out"
 note "one boot, every case: ${VM_SECONDS:-?} s"
 passed=$(grep -c '^ok - ' "$T/out" || true)
 failed=$(grep -c '^not ok - ' "$T/out" || true)
-[[ $((passed + failed)) -ge 11 ]] ||
-        { echo "not ok - the guest ran $((passed + failed)) of 11 cases"; failed=$((failed + 1)); }
+[[ $((passed + failed)) -ge 12 ]] ||
+        { echo "not ok - the guest ran $((passed + failed)) of 12 cases"; failed=$((failed + 1)); }
 echo "# $passed passed, $failed failed"
 ((failed == 0))

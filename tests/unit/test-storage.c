@@ -375,6 +375,96 @@ static void test_partition_table_written_on_an_image(void **state)
         rmdir(dir);
 }
 
+static void test_custom_layout_on_two_disks(void **state)
+{
+        struct hw_disk d[2] = { disk("sda", 100 * GiB), disk("sdb", 200 * GiB) };
+        struct answer a = answer_of(
+                "ignoredisk --only-use=sda,sdb\n"
+                "clearpart --all --initlabel\n"
+                "reqpart\n"
+                "part /boot --fstype=ext4 --size=1024 --ondisk=sda\n"
+                "part pv.01 --fstype=lvmpv --size=1 --grow --ondisk=sda\n"
+                "part pv.02 --fstype=lvmpv --size=1 --grow --ondisk=sdb\n"
+                "volgroup vg0 pv.01 pv.02\n"
+                "logvol / --vgname=vg0 --name=root --fstype=xfs --size=20480 --maxsize=40960 "
+                "--grow\n"
+                "logvol swap --vgname=vg0 --name=swap --recommended\n"
+                "logvol none --vgname=vg0 --name=pool --thinpool --percent=50\n"
+                "logvol /var/lib/libvirt/images --vgname=vg0 --name=images --thin "
+                "--poolname=pool --size=100000\n"
+                "rootpw --lock\n");
+        struct storage_input in = { .disks = d, .n_disks = 2, .ram = 8 * GiB, .answer = &a };
+        struct storage_plan p;
+        struct err err = { { 0 } };
+        uint64_t pv1, pv2;
+
+        (void) state;
+        if (storage_plan(&in, &p, &err) != 0)
+                fail_msg("%s", err.msg);
+        assert_int_equal(p.n_disks, 2);
+        /* reqpart puts BIOS boot and the ESP on the first disk, before the answer's parts */
+        assert_int_equal(p.disks[0].n_parts, 4);
+        assert_int_equal(p.disks[0].parts[0].type, STORAGE_PT_BIOSBOOT);
+        assert_int_equal(p.disks[0].parts[1].type, STORAGE_PT_ESP);
+        assert_string_equal(p.disks[0].parts[2].mount, "/boot");
+        assert_int_equal(p.disks[0].parts[2].size, GiB);
+        assert_string_equal(p.disks[0].parts[3].vg, "vg0");
+        assert_int_equal(p.disks[1].n_parts, 1);
+        /* the growing PVs take their disks, up to the backup GPT's MiB */
+        pv1 = p.disks[0].parts[3].size;
+        pv2 = p.disks[1].parts[0].size;
+        assert_int_equal(p.disks[0].parts[3].start + pv1, 100 * GiB - MiB);
+        assert_int_equal(pv2, 200 * GiB - 2 * MiB);
+        assert_string_equal(p.vg.name, "vg0");
+        assert_true(p.vg.size <= pv1 + pv2 && p.vg.size > pv1 + pv2 - 16 * MiB);
+        assert_int_equal(lv(&p, "root")->size, 40 * GiB); /* grown to its --maxsize */
+        assert_string_equal(lv(&p, "root")->fstype, "xfs");
+        assert_int_equal(lv(&p, "swap")->size, 8 * GiB);
+        assert_true(lv(&p, "pool")->thinpool);
+        assert_true(lv(&p, "pool")->size >= p.vg.size / 2 - 4 * MiB &&
+                    lv(&p, "pool")->size <= p.vg.size / 2);
+        assert_string_equal(lv(&p, "images")->pool, "pool");
+        assert_string_equal(lv(&p, "images")->mount, "/var/lib/libvirt/images");
+        /* what the capped root leaves stays free, and the plan says so */
+        assert_true(p.vg.free > 90 * GiB);
+        assert_non_null(strstr(p.notes[p.n_notes - 1], "stays free in VG vg0"));
+        storage_plan_release(&p);
+        answer_release(&a);
+}
+
+static void test_custom_layout_refusals(void **state)
+{
+        struct hw_disk d[2] = { disk("sda", 100 * GiB), disk("sdb", 200 * GiB) };
+        struct storage_input in = { .disks = d, .n_disks = 2, .ram = 8 * GiB };
+        struct storage_plan p;
+        struct err err = { { 0 } };
+        struct answer a;
+
+        (void) state;
+        /* no --ondisk and two candidates */
+        a = answer_of("part / --size=10000\nreqpart\nrootpw --lock\n");
+        in.answer = &a;
+        assert_int_equal(storage_plan(&in, &p, &err), -ENOTUNIQ);
+        assert_non_null(strstr(err.msg, "'part /' has no --ondisk: 2 disks could take"));
+        answer_release(&a);
+        /* more than the disk */
+        a = answer_of("part / --size=200000 --ondisk=sda\nreqpart\nrootpw --lock\n");
+        in.answer = &a;
+        err.msg[0] = '\0';
+        assert_int_equal(storage_plan(&in, &p, &err), -ENOSPC);
+        assert_non_null(strstr(err.msg, "the partitions on /dev/sda need"));
+        answer_release(&a);
+        /* LVs that cannot fit their VG */
+        a = answer_of("part pv.01 --fstype=lvmpv --size=1 --grow --ondisk=sda\n"
+                      "volgroup vg pv.01\nlogvol / --vgname=vg --name=r --size=60G\n"
+                      "logvol /srv --vgname=vg --name=s --size=60G\nreqpart\nrootpw --lock\n");
+        in.answer = &a;
+        err.msg[0] = '\0';
+        assert_int_equal(storage_plan(&in, &p, &err), -ENOSPC);
+        assert_non_null(strstr(err.msg, "the LVs of VG vg need"));
+        answer_release(&a);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -386,6 +476,8 @@ int main(void)
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_an_older_install_elsewhere_is_renamed),
                 cmocka_unit_test(test_partition_table_written_on_an_image),
+                cmocka_unit_test(test_custom_layout_on_two_disks),
+                cmocka_unit_test(test_custom_layout_refusals),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
