@@ -14,6 +14,7 @@ const char *const answer_autopart_names[] = { "none", "lvm", "thinp", "plain" };
 const char *const answer_script_names[] = { "%pre",     "%pre-install", "%post",
                                             "%onerror", "%traceback",   "%firstboot" };
 const char *const answer_end_names[] = { "unset", "reboot", "poweroff", "halt" };
+const char *const answer_bootproto_names[] = { "dhcp", "static", "ibft" };
 
 /* Overwrites a secret before its memory goes back to the allocator. */
 static void free_secret(char *s)

@@ -134,6 +134,7 @@ struct answer_bootloader {
 };
 
 enum answer_bootproto { ANSWER_DHCP, ANSWER_STATIC, ANSWER_IBFT };
+extern const char *const answer_bootproto_names[]; /* as kickstart writes them */
 
 struct answer_network {
         struct answer_at at;

@@ -199,10 +199,7 @@ static void network(const struct answer_network *n, FILE *f)
 {
         fputs("network", f);
         opt(f, "device", n->device);
-        fprintf(f, " --bootproto=%s",
-                n->bootproto == ANSWER_STATIC ? "static"
-                : n->bootproto == ANSWER_IBFT ? "ibft"
-                                              : "dhcp");
+        fprintf(f, " --bootproto=%s", answer_bootproto_names[n->bootproto]);
         opt(f, "ip", n->ip);
         opt(f, "netmask", n->netmask);
         opt(f, "gateway", n->gateway);
@@ -476,10 +473,7 @@ void answer_json(const struct answer *a, struct json *j)
                 const struct answer_network *n = &a->networks[i];
                 json_begin_object(j, NULL);
                 json_string_or_null(j, "device", n->device);
-                json_string(j, "bootproto",
-                            n->bootproto == ANSWER_STATIC ? "static"
-                            : n->bootproto == ANSWER_IBFT ? "ibft"
-                                                          : "dhcp");
+                json_string(j, "bootproto", answer_bootproto_names[n->bootproto]);
                 json_string_or_null(j, "ip", n->ip);
                 json_string_or_null(j, "netmask", n->netmask);
                 json_string_or_null(j, "gateway", n->gateway);

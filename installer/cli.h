@@ -4,6 +4,11 @@
 
 #define EXIT_USAGE 2
 
+struct answer;
+
+/* Fetches and reads the answer at src; its errors are printed and make it fail (answer-cli.c). */
+int cli_load_answer(const char *src, struct answer *ret);
+
 int fetch_answer_main(int argc, char **argv);  /* fetch-cmd.c */
 int check_answer_main(int argc, char **argv);  /* check-cmd.c */
 int plan_main(int argc, char **argv);          /* plan-cmd.c */

@@ -134,32 +134,6 @@ static int parse(int argc, char **argv)
         return 1;
 }
 
-static int load_answer(struct answer *a)
-{
-        struct answer_fetch_options fo = { .retries = 2 };
-        _cleanup_(answer_source_release) struct answer_source src = { 0 };
-        struct err err = { { 0 } };
-        char buf[1024];
-        int r;
-
-        if ((r = answer_fetch(arg_answer, &fo, &src, &err)) < 0)
-                return log_error_errno(r, "%s", err.msg);
-        struct answer_load_options lo = { .cleartext = src.cleartext };
-        if ((r = answer_load(src.text, src.len, src.name, &lo, a)) < 0)
-                return log_error_errno(r, "cannot read '%s': %m", src.name);
-        for (size_t i = 0; i < a->n_diags; i++)
-                if (a->diags[i].level == ANSWER_ERROR) {
-                        answer_format_diag(a, &a->diags[i], buf, sizeof(buf));
-                        fprintf(stderr, "%s\n", buf);
-                }
-        if (a->n_errors)
-                return log_error_errno(EINVAL,
-                                       "'%s' cannot be installed; see 'kvmforge-install "
-                                       "check-answer %s'",
-                                       src.name, arg_answer);
-        return 0;
-}
-
 static int run(void)
 {
         _cleanup_(answer_release) struct answer a = { 0 };
@@ -172,7 +146,7 @@ static int run(void)
         _cleanup_free_ struct hw_disk *chosen = NULL;
         int r;
 
-        if (arg_answer && (r = load_answer(&a)) < 0)
+        if (arg_answer && (r = cli_load_answer(arg_answer, &a)) < 0)
                 return r;
         in.answer = arg_answer ? &a : NULL;
         if (n_arg_disk_sizes) {

@@ -92,8 +92,6 @@ static void show_step(void *userdata, const char *what)
 
 static int run(void)
 {
-        struct answer_fetch_options fo = { .retries = 2 };
-        _cleanup_(answer_source_release) struct answer_source src = { 0 };
         _cleanup_(answer_release) struct answer a = { 0 };
         _cleanup_(storage_plan_release) struct storage_plan plan = { 0 };
         _cleanup_close_ int log_fd = -1;
@@ -103,11 +101,8 @@ static int run(void)
         char buf[1024];
         int r;
 
-        if ((r = answer_fetch(arg_answer, &fo, &src, &err)) < 0)
-                return log_error_errno(r, "%s", err.msg);
-        struct answer_load_options lo = { .cleartext = src.cleartext };
-        if ((r = answer_load(src.text, src.len, src.name, &lo, &a)) < 0)
-                return log_error_errno(r, "cannot read '%s': %m", src.name);
+        if ((r = cli_load_answer(arg_answer, &a)) < 0)
+                return r;
         if ((r = hw_report_detect(&hs, &hw)) < 0)
                 return log_error_errno(r, "cannot detect the hardware: %m");
         struct answer_check_env env = { .hw = &hw };
@@ -124,7 +119,7 @@ static int run(void)
                 hw_report_release(&hw);
                 return log_error_errno(r < 0 ? r : EINVAL,
                                        "'%s' cannot be installed here; nothing was written",
-                                       src.name);
+                                       arg_answer);
         }
         struct storage_input in = {
                 .disks = hw.disks, .n_disks = hw.n_disks, .ram = hw.memory, .answer = &a
