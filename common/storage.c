@@ -494,15 +494,22 @@ static int custom_parts(const struct storage_input *in, struct storage_plan *p,
                 bool grows[32];
                 size_t mine[32], n = 0;
 
-                /* reqpart: the platform's partitions, on the first disk */
-                if (k == 0 && s->reqpart) {
+                /* reqpart: the platform's partitions, on the first disk and on every disk
+                 * with a RAID member, so that either disk of a mirror boots alone. The first
+                 * ESP is /boot/efi; the bootloader keeps the others in step. */
+                bool raid_member = false;
+                for (size_t i = 0; i < s->n_parts; i++)
+                        raid_member = raid_member || (disk_of[i] == k &&
+                                                      part_type(&s->parts[i]) == STORAGE_PT_RAID);
+                if ((k == 0 || raid_member) && s->reqpart) {
                         if (d->sector != 4096) {
                                 add_part(d, start, MiB, STORAGE_PT_BIOSBOOT, NULL, NULL);
                                 start += MiB;
                         }
                         if (!has_esp) {
                                 uint64_t esp = d->size > 100 * GiB ? GiB : 512 * MiB;
-                                add_part(d, start, esp, STORAGE_PT_ESP, "vfat", "/boot/efi");
+                                add_part(d, start, esp, STORAGE_PT_ESP, "vfat",
+                                         k == 0 ? "/boot/efi" : NULL);
                                 start += esp;
                         }
                 }
@@ -543,6 +550,7 @@ static int custom_parts(const struct storage_input *in, struct storage_plan *p,
                         struct storage_part *sp = add_part(d, start, size[i], t, fs,
                                                            q->name[0] == '/' ? q->name : NULL);
                         start += size[i];
+                        (void) snprintf(sp->name, sizeof(sp->name), "%s", q->name);
                         for (size_t v = 0; v < s->n_vgs; v++)
                                 for (size_t j = 0; j < s->vgs[v].n_pvs; j++)
                                         if (!strcmp(s->vgs[v].pvs[j], q->name))
@@ -552,6 +560,67 @@ static int custom_parts(const struct storage_input *in, struct storage_plan *p,
                 if (end > start + 64 * MiB)
                         (void) add_note(p, "%s stays unpartitioned at the end of %s",
                                         units_format_bytes(end - start, a, sizeof(a)), d->path);
+        }
+        return 0;
+}
+
+/* md arrays over the RAID member partitions, found by the answer's names for them. */
+static int custom_mds(const struct storage_input *in, struct storage_plan *p, struct err *err)
+{
+        const struct answer_storage *s = &in->answer->storage;
+
+        for (size_t i = 0; i < s->n_raids; i++) {
+                const struct answer_raid *ar = &s->raids[i];
+                struct storage_md *md = &p->mds[p->n_mds++];
+                uint64_t smallest = UINT64_MAX;
+
+                *md = (struct storage_md){ .level = (unsigned) ar->level };
+                if (ar->level != 1)
+                        return err_set(err, -EOPNOTSUPP,
+                                       "RAID%" PRIu64 " '%s': kvmforge makes RAID1 arrays only "
+                                       "(boot redundancy over two disks)",
+                                       ar->level, ar->device);
+                (void) snprintf(md->device, sizeof(md->device), "%s",
+                                strncmp(ar->device, "/dev/", 5) ? ar->device : ar->device + 5);
+                for (size_t m = 0; m < ar->n_members; m++) {
+                        bool found = false;
+                        if (md->n_members == sizeof(md->members) / sizeof(md->members[0]))
+                                return err_set(err, -E2BIG, "too many members in %s", md->device);
+                        for (size_t k = 0; k < p->n_disks && !found; k++)
+                                for (size_t j = 0; j < p->disks[k].n_parts && !found; j++) {
+                                        struct storage_part *q = &p->disks[k].parts[j];
+                                        if (q->type != STORAGE_PT_RAID ||
+                                            strcmp(q->name, ar->members[m]) != 0)
+                                                continue;
+                                        md->members[md->n_members].disk = k;
+                                        md->members[md->n_members++].number = q->number;
+                                        if (q->size < smallest)
+                                                smallest = q->size;
+                                        found = true;
+                                }
+                        if (!found)
+                                return err_set(err, -EINVAL, "RAID member '%s' is no partition",
+                                               ar->members[m]);
+                }
+                /* md keeps its superblock, bitmap and a headroom of up to 1/1024 of the
+                 * member before the data (mdadm's 1.2 layout): counted generously. */
+                uint64_t reserve = 16 * MiB + smallest / 1024;
+                md->size = smallest > reserve ? align_down(smallest - reserve, MiB) : 0;
+                if (!strncmp(ar->mount, "pv.", 3)) {
+                        for (size_t v = 0; v < s->n_vgs; v++)
+                                for (size_t j = 0; j < s->vgs[v].n_pvs; j++)
+                                        if (!strcmp(s->vgs[v].pvs[j], ar->mount) ||
+                                            !strcmp(s->vgs[v].pvs[j], ar->device))
+                                                (void) snprintf(md->vg, sizeof(md->vg), "%s",
+                                                                s->vgs[v].name);
+                } else {
+                        (void) snprintf(md->fstype, sizeof(md->fstype), "%s",
+                                        ar->fstype                   ? ar->fstype
+                                        : !strcmp(ar->mount, "swap") ? "swap"
+                                                                     : "ext4");
+                        if (ar->mount[0] == '/')
+                                (void) snprintf(md->mount, sizeof(md->mount), "%s", ar->mount);
+                }
         }
         return 0;
 }
@@ -572,6 +641,9 @@ static int custom_lvs(const struct storage_input *in, struct storage_plan *p, st
                 for (size_t i = 0; i < p->disks[k].n_parts; i++)
                         if (!strcmp(p->disks[k].parts[i].vg, v->name))
                                 vg += align_down(p->disks[k].parts[i].size - MiB, PE);
+        for (size_t i = 0; i < p->n_mds; i++)
+                if (!strcmp(p->mds[i].vg, v->name) && p->mds[i].size > MiB)
+                        vg += align_down(p->mds[i].size - MiB, PE);
         p->vg.size = vg;
         for (size_t i = 0; i < s->n_lvs; i++) {
                 const struct answer_logvol *l = &s->lvs[i];
@@ -652,14 +724,15 @@ static int custom_layout(const struct storage_input *in, struct storage_plan *p,
 
         if (!disk_of)
                 return -ENOMEM;
-        if (s->n_raids)
-                return err_set(err, -EOPNOTSUPP, "'raid' layouts are not planned yet");
+        if (s->n_raids > sizeof(p->mds) / sizeof(p->mds[0]))
+                return err_set(err, -E2BIG, "more than %zu RAID arrays",
+                               sizeof(p->mds) / sizeof(p->mds[0]));
         if (s->n_vgs > 1)
                 return err_set(err, -EOPNOTSUPP,
                                "%zu volume groups: kvmforge plans one (put every PV in it)",
                                s->n_vgs);
         if ((r = custom_disks(in, p, disk_of, err)) < 0 ||
-            (r = custom_parts(in, p, disk_of, err)) < 0)
+            (r = custom_parts(in, p, disk_of, err)) < 0 || (r = custom_mds(in, p, err)) < 0)
                 return r;
         if (s->n_vgs && (r = custom_lvs(in, p, err)) < 0)
                 return r;
@@ -735,6 +808,18 @@ void storage_plan_print(const struct storage_plan *p, FILE *f)
                                 q->vg[0] ? "VG " : "", q->vg);
                 }
         }
+        for (size_t i = 0; i < p->n_mds; i++) {
+                const struct storage_md *md = &p->mds[i];
+                fprintf(f, "RAID%u /dev/%s (%s) over", md->level, md->device,
+                        units_format_bytes(md->size, a, sizeof(a)));
+                for (size_t m = 0; m < md->n_members; m++)
+                        fprintf(f, " %s partition %u", p->disks[md->members[m].disk].path,
+                                md->members[m].number);
+                if (md->vg[0])
+                        fprintf(f, ": a PV of VG %s\n", md->vg);
+                else
+                        fprintf(f, ": %s %s\n", md->fstype, md->mount);
+        }
         if (p->vg.name[0]) {
                 fprintf(f, "Volume group %s (%s)\n", p->vg.name,
                         units_format_bytes(p->vg.size, a, sizeof(a)));
@@ -786,6 +871,27 @@ void storage_plan_json(const struct storage_plan *p, struct json *j)
                         json_end_object(j);
                 }
                 json_end_array(j);
+                json_end_object(j);
+        }
+        json_end_array(j);
+        json_begin_array(j, "raids");
+        for (size_t i = 0; i < p->n_mds; i++) {
+                const struct storage_md *md = &p->mds[i];
+                json_begin_object(j, NULL);
+                json_string(j, "device", md->device);
+                json_u64(j, "level", md->level);
+                json_u64(j, "size", md->size);
+                json_begin_array(j, "members");
+                for (size_t m = 0; m < md->n_members; m++) {
+                        char path[96];
+                        (void) snprintf(path, sizeof(path), "%s#%u",
+                                        p->disks[md->members[m].disk].path, md->members[m].number);
+                        json_string(j, NULL, path);
+                }
+                json_end_array(j);
+                json_string_or_null(j, "fstype", md->fstype[0] ? md->fstype : NULL);
+                json_string_or_null(j, "mount", md->mount[0] ? md->mount : NULL);
+                json_string_or_null(j, "vg", md->vg[0] ? md->vg : NULL);
                 json_end_object(j);
         }
         json_end_array(j);

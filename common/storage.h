@@ -42,7 +42,8 @@ struct storage_part {
         enum storage_ptype type;
         char fstype[16]; /* "" for none (BIOS boot, PV, RAID member) */
         char mount[64];
-        char vg[64]; /* the VG this PV belongs to */
+        char vg[64];   /* the VG this PV belongs to */
+        char name[32]; /* the answer's name for it (pv.01, raid.01), or "" */
 };
 
 struct storage_disk {
@@ -76,9 +77,26 @@ struct storage_rename {
         char from[64], to[64];
 };
 
+/* An md RAID array over partitions of the plan (RAID1 for boot redundancy). */
+struct storage_md {
+        char device[32]; /* "md0" */
+        unsigned level;
+        struct {
+                size_t disk;     /* index in storage_plan.disks */
+                unsigned number; /* partition number there */
+        } members[8];
+        size_t n_members;
+        uint64_t size;   /* what the array offers */
+        char fstype[16]; /* a filesystem on it, or "" */
+        char mount[64];
+        char vg[64]; /* or the VG it is a PV of */
+};
+
 struct storage_plan {
         struct storage_disk *disks;
         size_t n_disks;
+        struct storage_md mds[4];
+        size_t n_mds;
         struct storage_vg vg;             /* vg.name[0] == 0: no LVM */
         struct storage_rename renames[4]; /* VGs of earlier installs on other disks */
         size_t n_renames;

@@ -351,7 +351,7 @@ static void step(const struct storage_apply_options *o, const char *fmt, ...)
 
 /* Deactivates every VG with a PV on disk, so that its partitions can be rewritten (a re-run
  * after a failure, or an earlier install on the same disk). */
-static int release_disk(const struct storage_disk *d, int log_fd, struct err *err)
+static int release_disk(const char *path, int log_fd, struct err *err)
 {
         char *pvs[] = { "lvm", "pvs", "--noheadings", "-o", "pv_name,vg_name", NULL };
         char line[512];
@@ -387,7 +387,7 @@ static int release_disk(const struct storage_disk *d, int log_fd, struct err *er
                 char pv[256], vg[128];
                 if (sscanf(line, " %255s %127s", pv, vg) != 2)
                         continue;
-                if (strncmp(pv, d->path, strlen(d->path)) != 0)
+                if (strncmp(pv, path, strlen(path)) != 0)
                         continue;
                 char *argv[] = { "lvm", "vgchange", "-an", vg, NULL };
                 int r = run_tool("releasing the disk", argv, log_fd, err);
@@ -466,6 +466,14 @@ static int mount_result(const struct storage_plan *p, const char *dir, int log_f
                         (void) snprintf(items[n].fstype, sizeof(items[n].fstype), "%s", q->fstype);
                         n++;
                 }
+        for (size_t i = 0; i < p->n_mds; i++) {
+                if (p->mds[i].mount[0] != '/' || n == sizeof(items) / sizeof(items[0]))
+                        continue;
+                (void) snprintf(items[n].dev, sizeof(items[n].dev), "/dev/%s", p->mds[i].device);
+                (void) snprintf(items[n].mount, sizeof(items[n].mount), "%s", p->mds[i].mount);
+                (void) snprintf(items[n].fstype, sizeof(items[n].fstype), "%s", p->mds[i].fstype);
+                n++;
+        }
         for (size_t i = 0; i < p->vg.n_lvs; i++) {
                 const struct storage_lv *l = &p->vg.lvs[i];
                 if (l->mount[0] != '/' || n == sizeof(items) / sizeof(items[0]))
@@ -502,6 +510,75 @@ static int mount_result(const struct storage_plan *p, const char *dir, int log_f
         return 0;
 }
 
+/* Stops the md arrays that have a member on disk (an earlier install's mirror). */
+static int stop_arrays(const struct storage_disk *d, int log_fd, struct err *err)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/mdstat", "re");
+        char line[1024];
+
+        if (!f)
+                return 0; /* no md driver loaded: no arrays */
+        while (fgets(line, sizeof(line), f)) {
+                char md[32], path[64];
+                const char *members = strstr(line, " : ");
+                bool mine = false;
+                if (!members || sscanf(line, "%31s", md) != 1 || strncmp(md, "md", 2) != 0)
+                        continue;
+                /* "md0 : active raid1 vdb1[1] vda3[0]": a member is "NAME[N]" */
+                for (const char *w = members; (w = strstr(w, d->name)); w++)
+                        mine = mine || ((w[-1] == ' ') &&
+                                        (w[strlen(d->name)] == '[' ||
+                                         (w[strlen(d->name)] >= '0' && w[strlen(d->name)] <= '9') ||
+                                         w[strlen(d->name)] == 'p'));
+                if (!mine)
+                        continue;
+                (void) snprintf(path, sizeof(path), "/dev/%s", md);
+                /* A VG on the array holds it open: deactivated first. */
+                char *argv[] = { "mdadm", "--stop", path, NULL };
+                int r = release_disk(path, log_fd, err);
+                if (r < 0 || (r = run_tool("stopping an old RAID array", argv, log_fd, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int make_arrays(const struct storage_plan *p, const struct storage_apply_options *o,
+                       char pvs[][128], size_t *n_pvs, struct err *err)
+{
+        char dev[64], members[8][160];
+        int r;
+
+        for (size_t i = 0; i < p->n_mds; i++) {
+                const struct storage_md *md = &p->mds[i];
+                char level[8], count[8];
+                char *argv[24] = { "mdadm", "--create",       dev,
+                                   "--run", "--metadata=1.2", "--level",
+                                   level,   "--raid-devices", count };
+                size_t n = 9;
+                (void) snprintf(dev, sizeof(dev), "/dev/%s", md->device);
+                (void) snprintf(level, sizeof(level), "%u", md->level);
+                (void) snprintf(count, sizeof(count), "%zu", md->n_members);
+                for (size_t m = 0; m < md->n_members && m < 8; m++) {
+                        part_path(p->disks[md->members[m].disk].path, md->members[m].number,
+                                  members[m], sizeof(members[m]));
+                        argv[n++] = members[m];
+                }
+                argv[n] = NULL;
+                step(o, "making RAID%u %s", md->level, dev);
+                if ((r = run_tool("making a RAID array", argv, o->log_fd, err)) < 0 ||
+                    (r = wait_node(dev, err)) < 0)
+                        return r;
+                if (md->vg[0] && *n_pvs < 8)
+                        (void) snprintf(pvs[(*n_pvs)++], 128, "%s", dev);
+                if (md->fstype[0]) {
+                        step(o, "making %s on %s", md->fstype, dev);
+                        if ((r = make_fs(md->fstype, dev, fs_label(md->mount), o->log_fd, err)) < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 int storage_apply(const struct storage_plan *p, const struct storage_apply_options *o,
                   struct err *err)
 {
@@ -512,7 +589,8 @@ int storage_apply(const struct storage_plan *p, const struct storage_apply_optio
         for (size_t i = 0; i < p->n_disks; i++) {
                 const struct storage_disk *d = &p->disks[i];
                 step(o, "releasing %s", d->path);
-                if ((r = release_disk(d, o->log_fd, err)) < 0)
+                if ((r = release_disk(d->path, o->log_fd, err)) < 0 ||
+                    (r = stop_arrays(d, o->log_fd, err)) < 0)
                         return err_prefix(err, r, "releasing %s", d->path);
                 step(o, "writing the partition table of %s", d->path);
                 if ((r = storage_write_table(d, d->path, err)) < 0)
@@ -535,6 +613,8 @@ int storage_apply(const struct storage_plan *p, const struct storage_apply_optio
                         }
                 }
         }
+        if ((r = make_arrays(p, o, pvs, &n_pvs, err)) < 0)
+                return r;
         if (p->vg.name[0]) {
                 for (size_t i = 0; i < p->n_renames; i++) {
                         char *argv[] = { "lvm", "vgrename", (char *) p->renames[i].from,

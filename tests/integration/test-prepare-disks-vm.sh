@@ -20,6 +20,7 @@ T=$TEST_TMPDIR
 
 vm_disk "$T/target.raw" 20G                        # vda: blank, 20 GiB (sparse)
 vm_prepare_lvm_pv "$T/old.raw" 256M kvmforge       # vdb: an earlier install's VG
+vm_disk "$T/mirror.raw" 20G                        # vdc: the second disk of a mirror
 truncate -s 32M "$T/medium.raw"                    # sda (USB): the install medium
 mkfs.vfat -n KVMFORGE_1 "$T/medium.raw" >&2
 : >"$T/marker"
@@ -27,12 +28,13 @@ mcopy -i "$T/medium.raw" "$T/marker" ::/.kvmforge-medium
 
 vm_initramfs "$T/initrd.gz" --bin "$KI" --bin lvm --bin thin_check --bin mkfs.ext4 \
         --bin mkfs.vfat --bin mkswap --bin blkid --bin sfdisk --bin cat --bin grep \
-        --bin mount --bin umount --bin mkdir --bin chmod \
+        --bin mount --bin umount --bin mkdir --bin chmod --bin mdadm \
         --module ext4 --module crc32c_generic --module vfat --module nls_cp437 \
-        --module nls_utf8 --module nls_ascii --module dm_thin_pool
+        --module nls_utf8 --module nls_ascii --module dm_thin_pool --module md_mod --module raid1
 disks=()
 vm_drive disks virtio "$T/target.raw"
 vm_drive disks virtio "$T/old.raw"
+vm_drive disks virtio "$T/mirror.raw"
 vm_drive disks usb "$T/medium.raw" serial=MEDIUM01,removable=on
 
 script=$(
@@ -115,10 +117,34 @@ check "a custom layout: /boot, root, a thin pool and a thin /srv in VG vgc, all 
         '[ $rc = 0 ] && lvm lvs --noheadings -o lv_name,segtype vgc | grep -Eq "srv +thin" &&
          grep -q " /mnt/boot ext4" /proc/mounts && grep -q " /mnt/srv ext4" /proc/mounts &&
          grep -q " /mnt/boot/efi vfat" /proc/mounts'
+umount /mnt/srv /mnt/boot/efi /mnt/boot /mnt
+
+# RAID1 for boot redundancy: /boot on md0, the VG on md1, BIOS boot and an ESP on each disk.
+printf '%s\n' 'ignoredisk --only-use=vda,vdc' 'clearpart --all --initlabel' 'reqpart' \
+        'part raid.01 --fstype=raid --size=512 --ondisk=vda' \
+        'part raid.02 --fstype=raid --size=512 --ondisk=vdc' \
+        'part raid.11 --fstype=raid --size=1 --grow --ondisk=vda' \
+        'part raid.12 --fstype=raid --size=1 --grow --ondisk=vdc' \
+        'raid /boot --level=RAID1 --device=md0 --fstype=ext4 raid.01 raid.02' \
+        'raid pv.01 --level=1 --device=md1 raid.11 raid.12' 'volgroup vgr pv.01' \
+        'logvol / --vgname=vgr --name=root --size=4096' \
+        'logvol none --vgname=vgr --name=pool --thinpool --size=1 --grow' 'rootpw --lock' \
+        >/tmp/raid.cfg
+run --answer /tmp/raid.cfg --yes --mount /mnt --log /tmp/log5
+check "RAID1 over two disks: /boot on md0, the VG on md1, an ESP on each disk" \
+        '[ $rc = 0 ] && grep -q "^md0 : active raid1" /proc/mdstat &&
+         grep -q "^md1 : active raid1" /proc/mdstat &&
+         lvm pvs --noheadings -o pv_name,vg_name | grep -Eq "/dev/md1 +vgr" &&
+         grep -q "^/dev/md0 /mnt/boot ext4" /proc/mounts &&
+         blkid /dev/vda2 | grep -q "TYPE=\"vfat\"" && blkid /dev/vdc2 | grep -q "TYPE=\"vfat\""'
+umount /mnt/boot/efi /mnt/boot /mnt
+run --answer /tmp/raid.cfg --yes --log /tmp/log6
+check "a re-run over the live mirror stops it and starts over" \
+        '[ $rc = 0 ] && grep -q "^md1 : active raid1" /proc/mdstat && lvm lvs vgr/root >/dev/null'
 EOF
 )
 
-if ! vm_run --wait "vda vdb sda" --memory 1024 --timeout 400 --sh "$script" --env "K=$KI" -- \
+if ! vm_run --wait "vda vdb vdc sda" --memory 1024 --timeout 400 --sh "$script" --env "K=$KI" -- \
         "${disks[@]}" >"$T/out" 2>"$T/err"; then
         note "the VM gave status ${VM_STATUS:-?} (${VM_RESULT:-?}): $(tail -5 "$T/err")"
 fi
@@ -126,7 +152,7 @@ cat "$T/out"
 note "one boot, every case: ${VM_SECONDS:-?} s"
 passed=$(grep -c '^ok - ' "$T/out" || true)
 failed=$(grep -c '^not ok - ' "$T/out" || true)
-[[ $((passed + failed)) -ge 12 ]] ||
-        { echo "not ok - the guest ran $((passed + failed)) of 12 cases"; failed=$((failed + 1)); }
+[[ $((passed + failed)) -ge 14 ]] ||
+        { echo "not ok - the guest ran $((passed + failed)) of 14 cases"; failed=$((failed + 1)); }
 echo "# $passed passed, $failed failed"
 ((failed == 0))

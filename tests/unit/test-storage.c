@@ -465,6 +465,61 @@ static void test_custom_layout_refusals(void **state)
         answer_release(&a);
 }
 
+static void test_raid1_mirror_for_boot_redundancy(void **state)
+{
+        struct hw_disk d[2] = { disk("sda", 40 * GiB), disk("sdb", 40 * GiB) };
+        struct answer a =
+                answer_of("ignoredisk --only-use=sda,sdb\nclearpart --all --initlabel\nreqpart\n"
+                          "part raid.01 --fstype=raid --size=1024 --ondisk=sda\n"
+                          "part raid.02 --fstype=raid --size=1024 --ondisk=sdb\n"
+                          "part raid.11 --fstype=raid --size=1 --grow --ondisk=sda\n"
+                          "part raid.12 --fstype=raid --size=1 --grow --ondisk=sdb\n"
+                          "raid /boot --level=RAID1 --device=md0 --fstype=ext4 raid.01 raid.02\n"
+                          "raid pv.01 --level=1 --device=md1 raid.11 raid.12\nvolgroup vg0 pv.01\n"
+                          "logvol / --vgname=vg0 --name=root --size=8192\n"
+                          "logvol none --vgname=vg0 --name=pool --thinpool --size=1 --grow\n"
+                          "rootpw --lock\n");
+        struct storage_input in = { .disks = d, .n_disks = 2, .ram = 4 * GiB, .answer = &a };
+        struct storage_plan p;
+        struct err err = { { 0 } };
+
+        (void) state;
+        if (storage_plan(&in, &p, &err) != 0)
+                fail_msg("%s", err.msg);
+        /* either disk boots alone: BIOS boot and an ESP on both, /boot/efi on the first */
+        for (size_t k = 0; k < 2; k++) {
+                assert_int_equal(p.disks[k].n_parts, 4);
+                assert_int_equal(p.disks[k].parts[0].type, STORAGE_PT_BIOSBOOT);
+                assert_int_equal(p.disks[k].parts[1].type, STORAGE_PT_ESP);
+                assert_int_equal(p.disks[k].parts[2].type, STORAGE_PT_RAID);
+        }
+        assert_string_equal(p.disks[0].parts[1].mount, "/boot/efi");
+        assert_string_equal(p.disks[1].parts[1].mount, "");
+        assert_int_equal(p.n_mds, 2);
+        assert_string_equal(p.mds[0].device, "md0");
+        assert_string_equal(p.mds[0].mount, "/boot");
+        assert_int_equal(p.mds[0].n_members, 2);
+        assert_int_equal(p.mds[0].members[1].disk, 1);
+        assert_int_equal(p.mds[0].members[1].number, 3);
+        /* the array offers less than a member: md's superblock and headroom */
+        assert_true(p.mds[1].size < p.disks[0].parts[3].size - 16 * MiB);
+        assert_string_equal(p.mds[1].vg, "vg0");
+        assert_true(p.vg.size < p.mds[1].size);
+        storage_plan_release(&p);
+        answer_release(&a);
+
+        a = answer_of("part raid.01 --fstype=raid --size=1024 --ondisk=sda\n"
+                      "part raid.02 --fstype=raid --size=1024 --ondisk=sdb\n"
+                      "part raid.03 --fstype=raid --size=1024 --ondisk=sdb\n"
+                      "raid / --level=5 --device=md0 raid.01 raid.02 raid.03\nreqpart\n"
+                      "rootpw --lock\n");
+        in.answer = &a;
+        err.msg[0] = '\0';
+        assert_int_equal(storage_plan(&in, &p, &err), -EOPNOTSUPP);
+        assert_non_null(strstr(err.msg, "RAID1 arrays only"));
+        answer_release(&a);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -478,6 +533,7 @@ int main(void)
                 cmocka_unit_test(test_partition_table_written_on_an_image),
                 cmocka_unit_test(test_custom_layout_on_two_disks),
                 cmocka_unit_test(test_custom_layout_refusals),
+                cmocka_unit_test(test_raid1_mirror_for_boot_redundancy),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
