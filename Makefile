@@ -30,7 +30,7 @@ DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev 
              ca-certificates
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
              libvirt-daemon-system libvirt-clients qemu-system-x86 \
-             ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 thin-provisioning-tools mdadm binutils xz-utils
+             ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 thin-provisioning-tools xfsprogs mdadm binutils xz-utils
 DEB_FUZZ  := clang libclang-rt-14-dev
 
 LIB_SRC  := $(wildcard common/*.c)
