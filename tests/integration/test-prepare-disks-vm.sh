@@ -3,8 +3,10 @@
 # default layout made on a blank virtio disk (GPT types, LVM volumes and thin pool, filesystems,
 # mounts), the VG of an earlier install on a SATA disk renamed, the USB install medium refused,
 # a used disk refused without clearpart and left as it was, a failure half-way (a mkfs that
-# fails) named by its step, and a re-run over the half-made, active VG that starts over. One
-# boot runs every case; the checks run in the guest (no python there) and print TAP lines.
+# fails) named by its step, a re-run over the half-made, active VG that starts over, the
+# answer's own layout (XFS root, a thin pool and a thin volume), and a RAID1 mirror over two
+# disks with the re-run over it. One boot runs every case; the checks run in the guest (no
+# python there) and print TAP lines.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../vm/vm.sh"
