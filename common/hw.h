@@ -169,6 +169,9 @@ int hw_disks_detect(const struct hw_source *src, struct hw_disk **ret, size_t *r
 int hw_disks_match(const char *sel, const struct hw_disk *disks, size_t n, size_t *ret_idx,
                    size_t *ret_n, struct err *err);
 
+/* A disk an install may take: not the install medium, not in use, writable, with a medium. */
+bool hw_disk_usable(const struct hw_disk *d);
+
 /* ESXi's install/clearpart --firstdisk[=LIST]: LIST (default "local,remote,usb", also for NULL
  * or "") is tried in order, each entry (any case) a category (local: any transport but usb and
  * the remote ones; remote: iscsi, fc; usb; esx: a disk holding an earlier kvmforge install, an

@@ -418,7 +418,7 @@ static int disk_values(struct clause *c, size_t n, const char *sel, enum size_op
 }
 
 /* What a KEY=GLOB selector or firstdisk may choose: a disk the installer can take whole. */
-static bool disk_usable(const struct hw_disk *d)
+bool hw_disk_usable(const struct hw_disk *d)
 {
         return !d->install_medium && !d->in_use && !d->read_only && d->size > 0;
 }
@@ -534,7 +534,7 @@ int hw_disks_match(const char *sel, const struct hw_disk *disks, size_t n, size_
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
-                if (disk_usable(&disks[i]) && disk_passes(&disks[i], c, n_c))
+                if (hw_disk_usable(&disks[i]) && disk_passes(&disks[i], c, n_c))
                         ret_idx[k++] = i;
         if (extreme != SIZE_NONE && k > 0) {
                 uint64_t best = disks[ret_idx[0]].size;
@@ -675,7 +675,7 @@ int hw_disks_firstdisk(const char *list, const struct hw_disk *disks, size_t n, 
 
                 /* Name order, whatever order the caller keeps the disks in. */
                 for (size_t j = 0; j < n; j++)
-                        if (disk_usable(&disks[j]) &&
+                        if (hw_disk_usable(&disks[j]) &&
                             firstdisk_holds(items[i], kind, transport, &disks[j]) &&
                             (best == n || strcmp(disks[j].name, disks[best].name) < 0))
                                 best = j;

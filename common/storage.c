@@ -97,11 +97,6 @@ static bool blank(const struct hw_disk *d)
         return !d->table[0] && !d->content.type[0] && d->n_parts == 0;
 }
 
-static bool usable(const struct hw_disk *d)
-{
-        return !d->install_medium && !d->in_use && !d->read_only && d->size > 0;
-}
-
 /* The one disk the default layout goes on. */
 static int choose_disk(const struct storage_input *in, size_t *ret, struct err *err)
 {
@@ -137,7 +132,7 @@ static int choose_disk(const struct storage_input *in, size_t *ret, struct err *
                 /* No choice made: a candidate must be unmistakable. USB sticks and card
                  * readers (removable) are not candidates unless named. */
                 for (size_t i = 0; i < in->n_disks; i++)
-                        if (usable(&in->disks[i]) && !in->disks[i].removable)
+                        if (hw_disk_usable(&in->disks[i]) && !in->disks[i].removable)
                                 idx[n++] = i;
         }
         for (size_t i = 0; i < n; i++) {
@@ -448,7 +443,7 @@ static int custom_disks(const struct storage_input *in, struct storage_plan *p, 
                                                "is meant",
                                                s->parts[i].name, s->parts[i].ondisk, n);
                         d = idx[0];
-                        if (!usable(&in->disks[d]))
+                        if (!hw_disk_usable(&in->disks[d]))
                                 return err_set(err, -EBUSY,
                                                "'part %s' is on %s, which is the install medium "
                                                "or in use",

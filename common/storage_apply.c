@@ -228,9 +228,11 @@ static void logf_(int fd, const char *fmt, ...)
         va_end(ap);
 }
 
-/* Runs argv[0] (looked up in PATH, no shell) with its output into the log; 0, or -errno with
- * err naming what for, the program and the last line it printed. */
-static int run_tool(const char *what, char *const argv[], int log_fd, struct err *err)
+/* Runs argv[0] (looked up in PATH, no shell) with its output into the log, and into out too
+ * when not NULL; 0, or -errno with err naming what for, the program and the last line it
+ * printed. */
+static int run_tool_out(const char *what, char *const argv[], int log_fd, FILE *out,
+                        struct err *err)
 {
         char tail[TOOL_TAIL + 1] = "", buf[4096];
         size_t tlen = 0;
@@ -270,14 +272,16 @@ static int run_tool(const char *what, char *const argv[], int log_fd, struct err
                         break;
                 if (log_fd >= 0)
                         (void) !write(log_fd, buf, (size_t) n);
+                if (out)
+                        (void) fwrite(buf, 1, (size_t) n, out);
                 /* Keep the end of the output: that is where tools say what went wrong. */
-                for (ssize_t i = 0; i < n; i++) {
-                        if (tlen == TOOL_TAIL) {
-                                memmove(tail, tail + 1, TOOL_TAIL - 1);
-                                tlen--;
-                        }
-                        tail[tlen++] = buf[i];
+                size_t keep = (size_t) n < TOOL_TAIL ? (size_t) n : TOOL_TAIL;
+                if (tlen + keep > TOOL_TAIL) {
+                        memmove(tail, tail + tlen + keep - TOOL_TAIL, TOOL_TAIL - keep);
+                        tlen = TOOL_TAIL - keep;
                 }
+                memcpy(tail + tlen, buf + (size_t) n - keep, keep);
+                tlen += keep;
         }
         close(pfd[0]);
         while (waitpid(pid, &status, 0) < 0)
@@ -310,6 +314,11 @@ static int run_tool(const char *what, char *const argv[], int log_fd, struct err
                 return err_set(err, -EIO, "%s: %s was killed by signal %d", what, argv[0],
                                WTERMSIG(status));
         }
+}
+
+static int run_tool(const char *what, char *const argv[], int log_fd, struct err *err)
+{
+        return run_tool_out(what, argv, log_fd, NULL, err);
 }
 
 /* /dev/sda + 3 -> /dev/sda3; /dev/nvme0n1 + 3 -> /dev/nvme0n1p3. */
@@ -354,47 +363,26 @@ static void step(const struct storage_apply_options *o, const char *fmt, ...)
 static int release_disk(const char *path, int log_fd, struct err *err)
 {
         char *pvs[] = { "lvm", "pvs", "--noheadings", "-o", "pv_name,vg_name", NULL };
-        char line[512];
-        _cleanup_fclose_ FILE *f = NULL;
-        int pfd[2], status;
-        pid_t pid;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        _cleanup_fclose_ FILE *out = open_memstream(&text, &len);
+        char *save = NULL;
 
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return -errno;
-        pid = fork();
-        if (pid < 0) {
-                close(pfd[0]);
-                close(pfd[1]);
-                return -errno;
-        }
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null < 0 || dup2(pfd[1], STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0 ||
-                    dup2(null, STDIN_FILENO) < 0)
-                        _exit(126);
-                setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
-                execvp(pvs[0], pvs);
-                _exit(127);
-        }
-        close(pfd[1]);
-        f = fdopen(pfd[0], "r");
-        if (!f) {
-                close(pfd[0]);
-                (void) waitpid(pid, &status, 0);
+        if (!out)
                 return -ENOMEM;
-        }
-        while (fgets(line, sizeof(line), f)) {
+        /* No LVM on the machine, or nothing it can read: nothing to release. */
+        if (run_tool_out("listing the PVs", pvs, -1, out, NULL) < 0 || fclose(TAKE_PTR(out)) != 0 ||
+            !text)
+                return 0;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
                 char pv[256], vg[128];
-                if (sscanf(line, " %255s %127s", pv, vg) != 2)
-                        continue;
-                if (strncmp(pv, path, strlen(path)) != 0)
+                if (sscanf(l, " %255s %127s", pv, vg) != 2 || strncmp(pv, path, strlen(path)) != 0)
                         continue;
                 char *argv[] = { "lvm", "vgchange", "-an", vg, NULL };
                 int r = run_tool("releasing the disk", argv, log_fd, err);
                 if (r < 0)
                         return r;
         }
-        (void) waitpid(pid, &status, 0);
         return 0;
 }
 
