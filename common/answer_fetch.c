@@ -34,7 +34,6 @@
 #include "strv.h"
 
 #define ANSWER_MAX_DEVICES 1024
-#define ANSWER_MAX_MOUNTS  4096
 #define ANSWER_STALL_S     10L /* seconds below 1 byte/s: the connection is dead */
 
 DEFINE_CLEANUP_FUNC(CURL *, curl_easy_cleanup, NULL)
@@ -46,6 +45,9 @@ static inline void curl_freep(char **p)
 {
         curl_free(*p);
 }
+
+/* The mounts are this machine's, never a captured tree's. */
+static const struct hw_source live_system = { .sysroot = NULL };
 
 /* The bytes of an answer while they arrive. */
 struct buf {
@@ -252,71 +254,13 @@ static int read_under(const char *root, const char *path, const char *where, str
 
 /* ---- mounts ---- */
 
-struct mount_entry {
-        dev_t devnum;
-        char root[256];
-        char point[1024]; /* longer ones are skipped: never a truncated path */
-        char fstype[32];
-};
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(const char *in, char *out, size_t size)
-{
-        size_t n = 0;
-
-        for (; *in && n + 1 < size; in++) {
-                if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
-                    in[3] >= '0' && in[3] <= '7') {
-                        out[n++] = (char) ((in[1] - '0') << 6 | (in[2] - '0') << 3 | (in[3] - '0'));
-                        in += 3;
-                } else {
-                        out[n++] = *in;
-                }
-        }
-        out[n] = '\0';
-}
-
-static int read_mounts(struct mount_entry **ret, size_t *ret_n)
-{
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-        _cleanup_free_ struct mount_entry *v = NULL;
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0, n = 0;
-
-        if (!f)
-                return -errno;
-        while (getline(&line, &cap, f) > 0) {
-                char root[1024], point[4096 + 64], fstype[64], *dash;
-                unsigned maj, min;
-                struct mount_entry *m;
-
-                /* ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE ... */
-                if (sscanf(line, "%*u %*u %u:%u %1023s %4159s", &maj, &min, root, point) != 4 ||
-                    !(dash = strstr(line, " - ")) || sscanf(dash + 3, "%63s", fstype) != 1)
-                        continue;
-                if (strlen(point) >= sizeof(m->point) || strlen(root) >= sizeof(m->root))
-                        continue;
-                if (n >= ANSWER_MAX_MOUNTS)
-                        break;
-                if (!(m = array_grow(&v, &n, sizeof(*m))))
-                        return -ENOMEM;
-                m->devnum = makedev(maj, min);
-                unescape(root, m->root, sizeof(m->root));
-                unescape(point, m->point, sizeof(m->point));
-                (void) snprintf(m->fstype, sizeof(m->fstype), "%s", fstype);
-        }
-        *ret = TAKE_PTR(v);
-        *ret_n = n;
-        return 0;
-}
-
 /* Where the whole filesystem of devnum is mounted (root "/": not a bind mount of a part). */
 static bool find_mount(dev_t devnum, char *point, size_t size)
 {
-        _cleanup_free_ struct mount_entry *m = NULL;
+        _cleanup_free_ struct hw_mount *m = NULL;
         size_t n = 0;
 
-        if (read_mounts(&m, &n) < 0)
+        if (hw_mounts_read(&live_system, &m, &n) < 0)
                 return false;
         for (size_t i = 0; i < n; i++)
                 if (m[i].devnum == devnum && strcmp(m[i].root, "/") == 0) {
@@ -621,13 +565,13 @@ static bool has_marker(const char *dir)
 
 static int fetch_medium(struct ctx *ctx, const char *path, struct buf *b, struct err *err)
 {
-        _cleanup_free_ struct mount_entry *m = NULL;
+        _cleanup_free_ struct hw_mount *m = NULL;
         size_t n = 0;
         int r;
 
         if (ctx->o->medium_dir)
                 return read_under(ctx->o->medium_dir, path, " on the install medium", b, err);
-        if (read_mounts(&m, &n) < 0)
+        if (hw_mounts_read(&live_system, &m, &n) < 0)
                 n = 0;
         for (size_t i = 0; i < n; i++)
                 if (!skip_fstype(m[i].fstype) && strcmp(m[i].root, "/") == 0 &&

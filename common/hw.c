@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "strv.h"
 
 void hw_path(const struct hw_source *src, const char *path, char *buf, size_t max)
 {
@@ -73,5 +76,59 @@ int hw_link_name(const struct hw_source *src, const char *path, char *buf, size_
         target[n] = '\0';
         base = strrchr(target, '/');
         (void) snprintf(buf, max, "%s", base ? base + 1 : target);
+        return 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(const char *in, char *out, size_t size)
+{
+        size_t n = 0;
+
+        for (; *in && n + 1 < size; in++) {
+                if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+                    in[3] >= '0' && in[3] <= '7') {
+                        out[n++] = (char) ((in[1] - '0') << 6 | (in[2] - '0') << 3 | (in[3] - '0'));
+                        in += 3;
+                } else {
+                        out[n++] = *in;
+                }
+        }
+        out[n] = '\0';
+}
+
+int hw_mounts_read(const struct hw_source *src, struct hw_mount **ret, size_t *ret_n)
+{
+        _cleanup_free_ char *buf = malloc(HW_MAX_FILE);
+        _cleanup_free_ struct hw_mount *v = NULL;
+        char *save = NULL;
+        size_t n = 0;
+        ssize_t len;
+
+        if (!buf)
+                return -ENOMEM;
+        if ((len = hw_read_file(src, "/proc/self/mountinfo", buf, HW_MAX_FILE)) < 0)
+                return (int) len;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char root[1024], point[4096 + 64], fstype[64], *dash;
+                unsigned maj, min;
+                struct hw_mount *m;
+
+                /* ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE ... */
+                if (sscanf(l, "%*u %*u %u:%u %1023s %4159s", &maj, &min, root, point) != 4 ||
+                    !(dash = strstr(l, " - ")) || sscanf(dash + 3, "%63s", fstype) != 1)
+                        continue;
+                if (strlen(point) >= sizeof(m->point) || strlen(root) >= sizeof(m->root))
+                        continue;
+                if (n >= HW_MAX_MOUNTS)
+                        break;
+                if (!(m = array_grow(&v, &n, sizeof(*m))))
+                        return -ENOMEM;
+                m->devnum = makedev(maj, min);
+                unescape(root, m->root, sizeof(m->root));
+                unescape(point, m->point, sizeof(m->point));
+                (void) snprintf(m->fstype, sizeof(m->fstype), "%s", fstype);
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
         return 0;
 }

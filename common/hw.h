@@ -35,6 +35,19 @@ int hw_link_name(const struct hw_source *src, const char *path, char *buf, size_
 /* Path of path inside the source, for opendir() and friends. */
 void hw_path(const struct hw_source *src, const char *path, char *buf, size_t max);
 
+/* One line of /proc/self/mountinfo, paths unescaped. */
+struct hw_mount {
+        dev_t devnum;
+        char root[256];   /* the part of the filesystem mounted: "/" for all of it */
+        char point[1024]; /* longer ones are skipped: never a truncated path */
+        char fstype[32];
+};
+
+#define HW_MAX_MOUNTS 4096
+
+/* The mounts (of the tree's proc/self/mountinfo with a sysroot); *ret to free(). */
+int hw_mounts_read(const struct hw_source *src, struct hw_mount **ret, size_t *ret_n);
+
 enum hw_verdict {
         HW_VERDICT_OK,
         HW_VERDICT_DISABLED_IN_FIRMWARE,

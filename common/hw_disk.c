@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "bytes.h"
@@ -233,13 +234,17 @@ static void usage(const struct hw_source *src, struct hw_disk *disks, size_t n)
         _cleanup_free_ char *buf = malloc(HW_MAX_FILE);
         char *save = NULL;
 
-        if (buf && hw_read_file(src, "/proc/self/mountinfo", buf, HW_MAX_FILE) > 0)
-                for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                        char devnum[32], mnt[512], disk[64], marker[1100];
-                        if (sscanf(l, "%*u %*u %31s %*s %511s", devnum, mnt) != 2)
-                                continue;
+        _cleanup_free_ struct hw_mount *m = NULL;
+        size_t n_m = 0;
+
+        if (hw_mounts_read(src, &m, &n_m) >= 0)
+                for (size_t k = 0; k < n_m; k++) {
+                        char devnum[32], disk[64], marker[1100];
+                        (void) snprintf(devnum, sizeof(devnum), "%u:%u", major(m[k].devnum),
+                                        minor(m[k].devnum));
                         disk_of_devnum(src, devnum, disk, sizeof(disk));
-                        (void) snprintf(marker, sizeof(marker), "%s/%s", mnt, HW_MEDIUM_MARKER);
+                        (void) snprintf(marker, sizeof(marker), "%s/%s", m[k].point,
+                                        HW_MEDIUM_MARKER);
                         for (size_t i = 0; disk[0] && i < n; i++)
                                 if (strcmp(disks[i].name, disk) == 0) {
                                         char p[1200];
