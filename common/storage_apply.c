@@ -22,6 +22,7 @@
 #include <parted/parted.h>
 
 #include "cleanup.h"
+#include "spawn.h"
 
 DEFINE_CLEANUP_FUNC(PedDisk *, ped_disk_destroy, NULL)
 DEFINE_CLEANUP_FUNC(blkid_probe, blkid_free_probe, NULL)
@@ -214,8 +215,6 @@ int storage_write_table(const struct storage_disk *d, const char *path, struct e
 
 /* ---- the rest of the plan: LVM, filesystems, mounts ---- */
 
-#define TOOL_TAIL 200 /* bytes of a tool's output kept for the message */
-
 static void logf_(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(int fd, const char *fmt, ...)
 {
@@ -228,97 +227,9 @@ static void logf_(int fd, const char *fmt, ...)
         va_end(ap);
 }
 
-/* Runs argv[0] (looked up in PATH, no shell) with its output into the log, and into out too
- * when not NULL; 0, or -errno with err naming what for, the program and the last line it
- * printed. */
-static int run_tool_out(const char *what, char *const argv[], int log_fd, FILE *out,
-                        struct err *err)
-{
-        char tail[TOOL_TAIL + 1] = "", buf[4096];
-        size_t tlen = 0;
-        int pfd[2], status;
-        pid_t pid;
-
-        logf_(log_fd, "+");
-        for (size_t i = 0; argv[i]; i++)
-                logf_(log_fd, " %s", argv[i]);
-        logf_(log_fd, "\n");
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return err_set(err, -errno, "%s: cannot make a pipe: %s", what, strerror(errno));
-        pid = fork();
-        if (pid < 0) {
-                int e = errno;
-                close(pfd[0]);
-                close(pfd[1]);
-                return err_set(err, -e, "%s: cannot start %s: %s", what, argv[0], strerror(e));
-        }
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pfd[1], STDOUT_FILENO) < 0 ||
-                    dup2(pfd[1], STDERR_FILENO) < 0)
-                        _exit(126);
-                /* LVM warns about descriptors it inherits; there are none but these. */
-                setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
-                execvp(argv[0], argv);
-                dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
-        }
-        close(pfd[1]);
-        for (;;) {
-                ssize_t n = read(pfd[0], buf, sizeof(buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                if (log_fd >= 0)
-                        (void) !write(log_fd, buf, (size_t) n);
-                if (out)
-                        (void) fwrite(buf, 1, (size_t) n, out);
-                /* Keep the end of the output: that is where tools say what went wrong. */
-                size_t keep = (size_t) n < TOOL_TAIL ? (size_t) n : TOOL_TAIL;
-                if (tlen + keep > TOOL_TAIL) {
-                        memmove(tail, tail + tlen + keep - TOOL_TAIL, TOOL_TAIL - keep);
-                        tlen = TOOL_TAIL - keep;
-                }
-                memcpy(tail + tlen, buf + (size_t) n - keep, keep);
-                tlen += keep;
-        }
-        close(pfd[0]);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return err_set(err, -errno, "%s: cannot wait for %s", what, argv[0]);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return 0;
-        tail[tlen] = '\0';
-        while (tlen > 0 && (tail[tlen - 1] == '\n' || tail[tlen - 1] == ' '))
-                tail[--tlen] = '\0';
-        {
-                /* The last line, unless it only points at --help: then the one before. */
-                char *last = strrchr(tail, '\n');
-                last = last ? last + 1 : tail;
-                while (*last == ' ')
-                        last++;
-                if ((strncmp(last, "Run `", 5) == 0 || strncmp(last, "Try '", 5) == 0) &&
-                    last > tail) {
-                        char *end = last - 1;
-                        while (end > tail && *end != '\n')
-                                end--;
-                        *(last - 1) = '\0';
-                        last = end == tail ? tail : end + 1;
-                        while (*last == ' ')
-                                last++;
-                }
-                if (WIFEXITED(status))
-                        return err_set(err, -EIO, "%s: %s failed (status %d)%s%s", what, argv[0],
-                                       WEXITSTATUS(status), *last ? ": " : "", last);
-                return err_set(err, -EIO, "%s: %s was killed by signal %d", what, argv[0],
-                               WTERMSIG(status));
-        }
-}
-
 static int run_tool(const char *what, char *const argv[], int log_fd, struct err *err)
 {
-        return run_tool_out(what, argv, log_fd, NULL, err);
+        return spawn_tool(what, argv, log_fd, err);
 }
 
 /* /dev/sda + 3 -> /dev/sda3; /dev/nvme0n1 + 3 -> /dev/nvme0n1p3. */
@@ -371,8 +282,9 @@ static int release_disk(const char *path, int log_fd, struct err *err)
         if (!out)
                 return -ENOMEM;
         /* No LVM on the machine, or nothing it can read: nothing to release. */
-        if (run_tool_out("listing the PVs", pvs, -1, out, NULL) < 0 || fclose(TAKE_PTR(out)) != 0 ||
-            !text)
+        if (spawn_run("listing the PVs", pvs,
+                      &(struct spawn_options){ .log_fd = -1, .out = out, .in_fd = -1 }, NULL) < 0 ||
+            fclose(TAKE_PTR(out)) != 0 || !text)
                 return 0;
         for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
                 char pv[256], vg[128];
