@@ -7,12 +7,14 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := zlib libdeflate libcrypto libxml-2.0 libcurl libvirt blkid libparted
+PKGS     := zlib libdeflate libcrypto libxml-2.0 libcurl libvirt blkid libparted libarchive \
+            libisofs-1 libcrypt
 CFLAGS   ?= -O2 -g
+LDFLAGS  += -Wl,--as-needed
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
             -Wno-format-nonliteral -Wno-format-truncation -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -Icommon \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt -lblkid -lparted) -lx86emu -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt -lblkid -lparted -larchive -lisofs -lcrypt) -lx86emu -pthread
 
 ifneq ($(SANITIZE),)
 ifeq ($(SANITIZE),1)
@@ -27,16 +29,22 @@ endif
 # Debian packages: to build, to test, to fuzz.
 DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev \
              libcurl4-openssl-dev libvirt-dev libblkid-dev libparted-dev libx86emu-dev \
-             ca-certificates
+             libarchive-dev libisofs-dev libcrypt-dev ca-certificates
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
              libvirt-daemon-system libvirt-clients qemu-system-x86 \
-             ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 thin-provisioning-tools xfsprogs mdadm binutils xz-utils
+             ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 thin-provisioning-tools xfsprogs mdadm binutils xz-utils \
+             $(DEB_ISO)
+# What `kvmforge-image iso` runs or copies into the live environment.
+DEB_ISO   := mmdebstrap grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfstools zstd \
+             lvm2 thin-provisioning-tools mdadm e2fsprogs xfsprogs util-linux busybox xorriso
 DEB_FUZZ  := clang libclang-rt-14-dev
 
 LIB_SRC  := $(wildcard common/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libkvmforge.a
-PROGRAMS := $(BUILD)/kvmforge-image $(BUILD)/kvmforge-install
+PROGRAMS := $(BUILD)/kvmforge-image $(BUILD)/kvmforge-install \
+            $(if $(wildcard postinst/*.c),$(BUILD)/kvmforge-postinst) \
+            $(if $(wildcard iso/init.c),$(BUILD)/iso/kvmforge-init)
 
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -77,8 +85,19 @@ $(BUILD)/%.o: %.c
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/kvmforge-image: $(BUILD)/imagebuild/kvmforge-image.o $(BUILD)/imagebuild/import-cmd.o $(LIB)
+IMAGE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard imagebuild/*.c))
+POSTINST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard postinst/*.c))
+
+$(BUILD)/kvmforge-image: $(IMAGE_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/kvmforge-postinst: $(POSTINST_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The live environment's /init: static, it runs before any library is there (never sanitized).
+$(BUILD)/iso/kvmforge-init: iso/init.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Os -g -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
 
 INSTALL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard installer/*.c))
 
@@ -88,8 +107,8 @@ $(BUILD)/kvmforge-install: $(INSTALL_OBJ) $(LIB)
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o
-	$(CC) $(LDFLAGS) -o $@ $^ -lz
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -118,7 +137,8 @@ bench: deps-test $(PROGRAMS)
 	bench/convert.sh
 
 format:
-	clang-format -i common/*.[ch] imagebuild/*.[ch] installer/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/tools/*.c
+	clang-format -i common/*.[ch] imagebuild/*.[ch] installer/*.[ch] postinst/*.[ch] iso/*.c \
+		tests/unit/*.c tests/fuzz/*.c tests/tools/*.c
 
 clean:
 	rm -rf build

@@ -13,3 +13,4 @@ int fetch_answer_main(int argc, char **argv);  /* fetch-cmd.c */
 int check_answer_main(int argc, char **argv);  /* check-cmd.c */
 int plan_main(int argc, char **argv);          /* plan-cmd.c */
 int prepare_disks_main(int argc, char **argv); /* prepare-cmd.c */
+int install_main(int argc, char **argv);       /* install-cmd.c */

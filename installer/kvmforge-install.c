@@ -33,7 +33,10 @@ static void help(void)
                "  plan [--answer SRC] [--disk DEV] [--disk-size SIZE --ram SIZE] [--json]\n"
                "                                   print the storage plan (nothing is written)\n"
                "  prepare-disks --answer SRC --yes [--mount DIR]\n"
-               "                                   apply the storage part of an answer\n\n"
+               "                                   apply the storage part of an answer\n"
+               "  install [--answer SRC] [--unattended] (or: --answer SRC)\n"
+               "                                   install the node: disks, system, bootloader,\n"
+               "                                   configuration, first-boot setup\n\n"
                "Each command has --help.\n\n"
                "Options of detect:\n"
                "      --json          print the full report as JSON (schema in README.md)\n"
@@ -193,6 +196,11 @@ int main(int argc, char **argv)
                 return plan_main(argc - 1, argv + 1);
         if (!strcmp(argv[1], "fetch-answer"))
                 return fetch_answer_main(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "install"))
+                return install_main(argc - 1, argv + 1);
+        /* `kvmforge-install --answer SRC`: the install itself, as the issue names it. */
+        if (!strncmp(argv[1], "--answer", 8) || !strcmp(argv[1], "--unattended"))
+                return install_main(argc, argv);
         fprintf(stderr, "kvmforge-install: unknown command '%s'; see 'kvmforge-install --help'\n",
                 argv[1]);
         return EXIT_USAGE;
