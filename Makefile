@@ -4,6 +4,7 @@
 #   make SANITIZE=1  the same with ASan+UBSan (SANITIZE=address,undefined works too)
 #   make fuzz        libFuzzer builds of the parsers under build/fuzz/
 #   make bench       bench/convert.sh: kvmforge-image against qemu-img
+#   make iso         the installer ISO, build/kvmforge.iso (as root: mmdebstrap)
 
 CC       ?= cc
 BUILD    ?= build
@@ -33,7 +34,7 @@ DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev 
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
              libvirt-daemon-system libvirt-clients qemu-system-x86 \
              ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 thin-provisioning-tools xfsprogs mdadm binutils xz-utils \
-             $(DEB_ISO)
+             openssh-client $(DEB_ISO)
 # What `kvmforge-image iso` runs or copies into the live environment.
 DEB_ISO   := mmdebstrap grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfstools zstd \
              lvm2 thin-provisioning-tools mdadm e2fsprogs xfsprogs util-linux busybox xorriso
@@ -55,7 +56,7 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .SECONDARY:
-.PHONY: all deps deps-test deps-fuzz check unit fuzz bench format check-format check-headers clean
+.PHONY: all deps deps-test deps-fuzz deps-iso iso check unit fuzz bench format check-format check-headers clean
 .DEFAULT_GOAL := all
 
 all: deps $(PROGRAMS)
@@ -77,6 +78,8 @@ deps-test: deps
 	$(call install_missing,$(DEB_TEST))
 deps-fuzz:
 	$(call install_missing,$(DEB_FUZZ))
+deps-iso: deps
+	$(call install_missing,$(DEB_ISO))
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -132,6 +135,10 @@ check: deps-test $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 	@BUILD=$(BUILD) tests/run.sh
 
 fuzz: $(FUZZ_BIN)
+
+# The installer ISO with the defaults (ISO_ARGS for more: ISO_ARGS="--answer ks.cfg").
+iso: deps-iso $(PROGRAMS)
+	$(BUILD)/kvmforge-image iso -o $(BUILD)/kvmforge.iso $(ISO_ARGS)
 
 bench: deps-test $(PROGRAMS)
 	bench/convert.sh

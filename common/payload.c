@@ -299,6 +299,8 @@ static int repack(const struct payload_options *o, const char *base, const char 
                 return err_set(err, -ENOMEM, "out of memory");
         archive_read_support_filter_zstd(in);
         archive_read_support_format_tar(in);
+        /* Names are bytes: no conversion through the locale (the live environment's is C). */
+        (void) archive_read_set_options(in, "tar:hdrcharset=BINARY");
         if (archive_read_open_filename(in, base, 1 << 20) != ARCHIVE_OK)
                 return err_set(err, -EIO, "cannot read '%s': %s", base, archive_error_string(in));
         /* pax keeps what a root filesystem needs: long names, numeric owners, file
@@ -309,10 +311,11 @@ static int repack(const struct payload_options *o, const char *base, const char 
                 return err_set(err, -EIO, "cannot set up the payload's format: %s",
                                archive_error_string(out));
         (void) archive_write_set_filter_option(out, "zstd", "threads", "0");
+        (void) archive_write_set_format_option(out, "pax", "hdrcharset", "BINARY");
         if (archive_write_open_filename(out, tmp) != ARCHIVE_OK)
                 return err_set(err, -EIO, "cannot write '%s': %s", tmp, archive_error_string(out));
 
-        while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+        while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
                 const char *name = archive_entry_pathname(e);
                 _cleanup_close_ int fd = -1;
 
@@ -421,6 +424,7 @@ int payload_unpack(const char *path, const char *root,
                                strerror(errno));
         archive_read_support_filter_zstd(in);
         archive_read_support_format_tar(in);
+        (void) archive_read_set_options(in, "tar:hdrcharset=BINARY");
         /* Names are put under root by us; the disk writer refuses anything that would lead
          * out of it (.., absolute names, a path through a symbolic link). */
         archive_write_disk_set_options(
@@ -431,7 +435,7 @@ int payload_unpack(const char *path, const char *root,
         if (archive_read_open_filename(in, path, 1 << 20) != ARCHIVE_OK)
                 return err_set(err, -EIO, "cannot read the payload '%s': %s", path,
                                archive_error_string(in));
-        while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+        while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
                 const char *n = archive_entry_pathname(e), *link = archive_entry_hardlink(e);
 
                 if (strncmp(n, "./", 2) == 0)

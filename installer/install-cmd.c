@@ -7,6 +7,7 @@
 #include "hw.h"
 #include "json.h"
 #include "log.h"
+#include "payload.h"
 #include "pipeline.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -223,8 +224,8 @@ static void finish_live(const struct pipeline_result *res)
 {
         char drive[64];
         unsigned how = res->end == ANSWER_END_POWEROFF ? RB_POWER_OFF
-                  : res->end == ANSWER_END_HALT   ? RB_HALT_SYSTEM
-                                                  : RB_AUTOBOOT;
+                       : res->end == ANSWER_END_HALT   ? RB_HALT_SYSTEM
+                                                       : RB_AUTOBOOT;
         bool have_drive = medium_drive(arg_medium, drive, sizeof(drive)) == 0;
 
         sync();
@@ -285,6 +286,45 @@ static int run(void)
         if (arg_medium && !arg_no_reboot && getppid() == 1)
                 finish_live(&res);
         return 0;
+}
+
+static void unpack_progress(void *userdata, uint64_t done, uint64_t total)
+{
+        bool *tty = userdata;
+
+        if (*tty)
+                fprintf(stderr, "\r\033[Kunpacking: %3u%%",
+                        total ? (unsigned) (done * 100 / total) : 0);
+}
+
+/* kvmforge-install unpack-payload FILE DIR: the install's unpack step alone (for rescue work,
+ * and for bench/install.sh, which compares it with tar). */
+int unpack_payload_main(int argc, char **argv)
+{
+        struct err err = { { 0 } };
+        bool tty = isatty(STDERR_FILENO);
+        int r;
+
+        if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+                printf("Usage: kvmforge-install unpack-payload FILE DIR\n\n"
+                       "Unpack the node's system (the medium's " PIPELINE_PAYLOAD_PATH ") into\n"
+                       "DIR as the install does: owners, modes, times, links and file\n"
+                       "capabilities kept, nothing written outside DIR.\n");
+                return EXIT_SUCCESS;
+        }
+        if (argc != 3) {
+                fprintf(stderr, "kvmforge-install: unpack-payload takes FILE and DIR; see "
+                                "'kvmforge-install unpack-payload --help'\n");
+                return EXIT_USAGE;
+        }
+        r = payload_unpack(argv[1], argv[2], unpack_progress, &tty, &err);
+        if (tty)
+                fputc('\n', stderr);
+        if (r < 0) {
+                log_error_errno(r, "%s", err.msg);
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
 }
 
 int install_main(int argc, char **argv)

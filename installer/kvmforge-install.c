@@ -196,6 +196,8 @@ int main(int argc, char **argv)
                 return plan_main(argc - 1, argv + 1);
         if (!strcmp(argv[1], "fetch-answer"))
                 return fetch_answer_main(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "unpack-payload"))
+                return unpack_payload_main(argc - 1, argv + 1);
         if (!strcmp(argv[1], "install"))
                 return install_main(argc - 1, argv + 1);
         /* `kvmforge-install --answer SRC`: the install itself, as the issue names it. */
