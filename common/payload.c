@@ -311,7 +311,9 @@ static int repack(const struct payload_options *o, const char *base, const char 
                 return err_set(err, -EIO, "cannot set up the payload's format: %s",
                                archive_error_string(out));
         (void) archive_write_set_filter_option(out, "zstd", "threads", "0");
-        (void) archive_write_set_format_option(out, "pax", "hdrcharset", "BINARY");
+        if (archive_write_set_format_option(out, NULL, "hdrcharset", "BINARY") != ARCHIVE_OK)
+                return err_set(err, -EIO, "cannot set up the payload's names: %s",
+                               archive_error_string(out));
         if (archive_write_open_filename(out, tmp) != ARCHIVE_OK)
                 return err_set(err, -EIO, "cannot write '%s': %s", tmp, archive_error_string(out));
 

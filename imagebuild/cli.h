@@ -26,3 +26,8 @@ void catch_signals(void);
 int import_parse(int argc, char **argv);
 int import_main(const char *src);
 void import_help(void);
+
+/* kvmforge-image iso (iso-cmd.c): the same conventions. */
+int iso_parse(int argc, char **argv);
+int iso_main(void);
+void iso_help(void);

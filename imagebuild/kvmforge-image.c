@@ -1,4 +1,5 @@
-/* kvmforge-image: convert and inspect virtual disk images; later, build appliance images. */
+/* kvmforge-image: convert and inspect virtual disk images, import VMware guests, build the
+ * installer ISO. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -36,7 +37,8 @@ static void help_main(void)
                "  convert [-O qcow2|raw] [-c] [--threads N] [-p] SRC DST\n"
                "                        convert SRC (format detected from its content) to DST\n"
                "  info [--json] IMAGE   show format, sizes, extents and the parent chain\n"
-               "  import [OPTIONS] SRC  import an OVA or OVF (file or URL) as a libvirt guest\n\n"
+               "  import [OPTIONS] SRC  import an OVA or OVF (file or URL) as a libvirt guest\n"
+               "  iso [OPTIONS]         build the installer ISO (hybrid BIOS/UEFI, offline)\n\n"
                "Run 'kvmforge-image COMMAND --help' for a command's options.\n");
 }
 
@@ -408,6 +410,12 @@ int main(int argc, char **argv)
                 if (r <= 0)
                         return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
                 return import_main(argv[optind]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
+        if (!strcmp(cmd, "iso")) {
+                r = iso_parse(argc, argv);
+                if (r <= 0)
+                        return r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
+                return iso_main() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         }
         if (!strcmp(cmd, "info")) {
                 r = parse_info(argc, argv);
