@@ -458,7 +458,7 @@ int payload_unpack(const char *path, const char *root,
                         return err_set(err, -EIO, "cannot unpack '%s': %s", n,
                                        archive_error_string(disk));
                 if (archive_entry_size(e) > 0 && (r = unpack_member(in, disk, err)) < 0)
-                        return err_prefix(err, r, "cannot unpack '%s': ", n);
+                        return err_prefix(err, r, "cannot unpack '%s'", n);
                 if (archive_write_finish_entry(disk) != ARCHIVE_OK)
                         return err_set(err, -EIO, "cannot unpack '%s': %s", n,
                                        archive_error_string(disk));

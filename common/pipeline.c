@@ -224,7 +224,7 @@ static int step_plan(struct run *r, struct err *err)
                 .disks = r->hw.disks, .n_disks = r->hw.n_disks, .ram = r->hw.memory, .answer = &r->a
         };
         if ((q = storage_plan(&in, &r->plan, err)) < 0)
-                return err_prefix(err, q, "no storage plan: ");
+                return err_prefix(err, q, "no storage plan");
         f = open_memstream(&text, &len);
         if (!f)
                 return err_set(err, -ENOMEM, "out of memory");
@@ -676,7 +676,7 @@ static int install(struct run *r, struct err *err)
         (void) snprintf(list, sizeof(list), "%s/%s", r->o->medium ? r->o->medium : "",
                         PIPELINE_PACKAGES_PATH);
         if (r->o->medium && access(list, R_OK) == 0 && (q = check_packages(r, true, err)) < 0)
-                return err_prefix(err, q, "nothing was written: ");
+                return err_prefix(err, q, "nothing was written");
 
         begin(r, PIPELINE_DISKS, "preparing the disks");
         (void) mkdir(r->target, 0755);
@@ -724,7 +724,7 @@ int pipeline_run(const struct pipeline_options *o, struct pipeline_result *ret, 
         free(r.cmdline_text);
         hw_report_release(&r.hw);
         if (q < 0)
-                return err_prefix(err, q, "%s: ", pipeline_step_names[r.step]);
+                return err_prefix(err, q, "%s", pipeline_step_names[r.step]);
         *ret = res;
         return 0;
 }

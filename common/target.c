@@ -1608,8 +1608,20 @@ int target_set_boot_options(const char *root, const struct answer *a, const stru
 
         if (!b)
                 b = &none;
-        if ((r = read_file(root, "etc/default/grub", false, &text, err)) < 0)
+        /* grub-pc and grub-efi-amd64, which ship this file, conflict; the node has GRUB's
+         * -bin packages for both firmwares instead, and then no defaults file: start one. */
+        r = read_file(root, "etc/default/grub", true, &text, err);
+        if (r == -ENOENT)
+                text = strdup("# Written by kvmforge; run 'update-grub' after editing.\n"
+                              "GRUB_DEFAULT=0\n"
+                              "GRUB_TIMEOUT=5\n"
+                              "GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n"
+                              "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"
+                              "GRUB_CMDLINE_LINUX=\"\"\n");
+        else if (r < 0)
                 return r;
+        if (!text)
+                return -ENOMEM;
         if (strchr(append, '\n'))
                 return err_set(err, -EINVAL, "'bootloader --append' holds a line break");
         if ((r = text_open(&cmd)) < 0)

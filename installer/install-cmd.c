@@ -246,7 +246,8 @@ static void finish_live(const struct pipeline_result *res)
 
 static int run(void)
 {
-        struct progress prog = { .tty = isatty(STDOUT_FILENO) && !arg_json };
+        /* Unattended: one line per event, which a serial log, a BMC or a harness can follow. */
+        struct progress prog = { .tty = isatty(STDOUT_FILENO) && !arg_json && !arg_unattended };
         struct pipeline_result res = { 0 };
         struct err err = { { 0 } };
         _cleanup_close_ int log_fd = -1;
