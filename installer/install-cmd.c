@@ -34,6 +34,7 @@ static bool arg_unattended;
 static bool arg_dry_run;
 static bool arg_json;
 static bool arg_no_reboot;
+static bool arg_yes;
 
 static void help(void)
 {
@@ -57,6 +58,8 @@ static void help(void)
                "      --dry-run        stop after printing the plan: nothing is written\n"
                "      --json           progress as JSON lines on stdout\n"
                "      --no-reboot      in the live environment, do not reboot or power off\n"
+               "      --yes            do not ask before erasing the disks (a person at the\n"
+               "                       console is asked to type 'yes' otherwise)\n"
                "      --log=FILE       every command and its output (default " DEFAULT_LOG ")\n"
                "  -h, --help           show this help\n\n"
                "Exit status: 0 installed, 1 refused or failed (the message names the step), 2\n"
@@ -75,7 +78,8 @@ static int parse(int argc, char **argv)
                 OPT_DRY_RUN,
                 OPT_JSON,
                 OPT_NO_REBOOT,
-                OPT_LOG
+                OPT_LOG,
+                OPT_YES
         };
         static const struct option options[] = {
                 { "answer", required_argument, NULL, OPT_ANSWER },
@@ -87,6 +91,7 @@ static int parse(int argc, char **argv)
                 { "json", no_argument, NULL, OPT_JSON },
                 { "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
                 { "log", required_argument, NULL, OPT_LOG },
+                { "yes", no_argument, NULL, OPT_YES },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -120,6 +125,9 @@ static int parse(int argc, char **argv)
                         break;
                 case OPT_LOG:
                         arg_log = optarg;
+                        break;
+                case OPT_YES:
+                        arg_yes = true;
                         break;
                 case 'h':
                         help();
@@ -265,6 +273,23 @@ static int run(void)
                                       .log_fd = log_fd,
                                       .event = show_event,
                                       .userdata = &prog };
+        /* A person at the console sees the plan, the disks to be ERASED, and says yes. */
+        if (!arg_unattended && !arg_dry_run && !arg_yes && !arg_json && isatty(STDIN_FILENO)) {
+                char line[16] = "";
+                o.dry_run = true;
+                r = pipeline_run(&o, &res, &err);
+                if (prog.tty)
+                        putchar('\n');
+                if (r < 0)
+                        return log_error_errno(r, "%s (the commands and their output are in %s)",
+                                               err.msg, arg_log);
+                printf("Type 'yes' to erase the disks named above and install: ");
+                fflush(stdout);
+                if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n") != 0)
+                        return log_error_errno(ECANCELED, "nothing was written");
+                o.dry_run = false;
+                prog.started = false;
+        }
         r = pipeline_run(&o, &res, &err);
         if (prog.tty)
                 putchar('\n');

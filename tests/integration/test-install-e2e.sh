@@ -100,7 +100,8 @@ check_node() { # NAME FIRMWARE
         local n=$1 fw=$2 v
         if ! grep -q E2E-END "$T/$n.ttyS1" 2>/dev/null; then
                 not_ok "$fw: the installed node boots and reports" "no report; console:"
-                tail -n 30 "$T/$n.ttyS0" | sed 's/^/#   /' >&2
+                tail -n 30 "$T/$n.ttyS0" 2>/dev/null | tr -d '\r' | sed 's/^/#   /' >&2 || true
+                sed 's/^/#   /' "$T/$n.qemu" >&2 || true
                 return
         fi
         ok "$fw: the installed node boots alone and reports"
@@ -148,10 +149,11 @@ check_node() { # NAME FIRMWARE
                 not_ok "$fw: SSH" "$(report "$n" ssh) login=$(report "$n" ssh-login) $(cat "$T/$n.ssh")"
 }
 
-# install NAME FIRMWARE MEDIUM-ARGS...: a blank 20G target, a 4G disk holding data.
+# install_and_boot NAME FIRMWARE SSH-PORT MEDIUM-ARGS...: a blank 20G target, a 4G disk
+# holding data.
 install_and_boot() {
-        local n=$1 fw=$2 rc=0 t0 before
-        shift 2
+        local n=$1 fw=$2 port=$3 rc=0 t0 before
+        shift 3
         truncate -s 20G "$T/$n.target.raw"
         truncate -s 4G "$T/$n.other.raw"
         mkfs.ext4 -q -F -L precious "$T/$n.other.raw"
@@ -186,17 +188,17 @@ install_and_boot() {
         fi
         t0=$(date +%s)
         rc=0
-        boot_node "$n-node" "$3" "${fwargs[@]}" \
+        boot_node "$n-node" "$port" "${fwargs[@]}" \
                 -drive "file=$T/$n.target.raw,if=none,id=d0,format=raw" \
                 -device virtio-blk-pci,drive=d0,bootindex=1 || rc=$?
         note "$fw node: first boot to power-off $(($(date +%s) - t0)) s (status $rc)"
         check_node "$n-node" "$fw"
 }
 
-install_and_boot bios BIOS \
+install_and_boot bios BIOS $((20000 + RANDOM % 10000)) \
         -drive "file=$T/kvmforge.iso,if=none,id=cd,media=cdrom,readonly=on" \
         -device ide-cd,drive=cd,bus=ide.0,bootindex=0
-install_and_boot uefi UEFI \
+install_and_boot uefi UEFI $((30000 + RANDOM % 10000)) \
         -device qemu-xhci -drive "file=$T/kvmforge.iso,if=none,id=usb,format=raw,readonly=on" \
         -device usb-storage,drive=usb,bootindex=0
 tap_end
