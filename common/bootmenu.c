@@ -15,10 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "cleanup.h"
 #include "efiimg.h"
 
-#define BOOTMENU_TAIL_MAX      200
 #define BOOTMENU_TEXT_MAX      64
 #define BOOTMENU_APPEND_MAX    512
 #define BOOTMENU_DEFAULT_SPEED 115200
@@ -306,67 +306,6 @@ int bootmenu_write_cfg(FILE *f, const struct bootmenu_options *o, struct err *er
         return 0;
 }
 
-/* ---- child processes ---- */
-
-/* Runs argv (PATH lookup, no shell), stdin on /dev/null; on failure err names the program
- * and the last line it printed. */
-static int run(char *const argv[], struct err *err)
-{
-        char tail[BOOTMENU_TAIL_MAX + 1] = "", buf[1024];
-        size_t tlen = 0;
-        int pfd[2], status;
-        pid_t pid;
-
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return err_set(err, -errno, "cannot make a pipe: %s", strerror(errno));
-        pid = fork();
-        if (pid < 0) {
-                int e = errno;
-                close(pfd[0]);
-                close(pfd[1]);
-                return err_set(err, -e, "cannot start %s: %s", argv[0], strerror(e));
-        }
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pfd[1], STDOUT_FILENO) < 0 ||
-                    dup2(pfd[1], STDERR_FILENO) < 0)
-                        _exit(126);
-                execvp(argv[0], argv);
-                dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
-        }
-        close(pfd[1]);
-        for (;;) {
-                ssize_t n = read(pfd[0], buf, sizeof(buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                for (ssize_t i = 0; i < n; i++) {
-                        if (tlen == BOOTMENU_TAIL_MAX) {
-                                memmove(tail, tail + 1, BOOTMENU_TAIL_MAX - 1);
-                                tlen--;
-                        }
-                        tail[tlen++] = buf[i];
-                }
-        }
-        close(pfd[0]);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return err_set(err, -errno, "cannot wait for %s", argv[0]);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return 0;
-        tail[tlen] = '\0';
-        while (tlen > 0 && (tail[tlen - 1] == '\n' || tail[tlen - 1] == ' '))
-                tail[--tlen] = '\0';
-        char *last = strrchr(tail, '\n');
-        last = last ? last + 1 : tail;
-        if (WIFEXITED(status))
-                return err_set(err, -EIO, "%s failed (exit status %d)%s%s", argv[0],
-                               WEXITSTATUS(status), *last ? ": " : "", last);
-        return err_set(err, -EIO, "%s was killed by signal %d", argv[0], WTERMSIG(status));
-}
-
 /* ---- GRUB's images ---- */
 
 static void write_early_cfg(FILE *f, const char *build_id)
@@ -417,7 +356,7 @@ static int mkimage(const char *format, const char *dir, const char *cfg, const c
         for (size_t i = 0; modules[i]; i++)
                 argv[n++] = modules[i];
         argv[n] = NULL;
-        r = run((char *const *) argv, err);
+        r = child_tool("making GRUB's boot images", (char *const *) argv, -1, err);
         if (r >= 0 && rename(tmp, out) < 0)
                 r = err_set(err, -errno, "cannot rename '%s': %s", tmp, strerror(errno));
         if (r < 0)

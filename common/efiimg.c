@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "cleanup.h"
 
-#define TAIL_MAX 200
-#define MIB      (UINT64_C(1) << 20)
-#define SECTOR   512u
+#define MIB    (UINT64_C(1) << 20)
+#define SECTOR 512u
 /* FAT32 would need at least 65525 clusters; past this we would be guessing at mformat's
  * choices, and an ESP for a boot loader never needs that much. */
 #define EFIIMG_MAX_BYTES (UINT64_C(1) << 30)
@@ -74,66 +74,6 @@ static void child_env_free(char **env, time_t timestamp)
         free(env);
 }
 
-/* Runs argv (PATH lookup, no shell) with stdin on /dev/null; on failure err names the
- * program and the last line it printed. */
-static int run(char *const argv[], char **envp, struct err *err)
-{
-        char tail[TAIL_MAX + 1] = "", buf[1024];
-        size_t tlen = 0;
-        int pfd[2], status;
-        pid_t pid;
-
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return err_set(err, -errno, "cannot make a pipe: %s", strerror(errno));
-        pid = fork();
-        if (pid < 0) {
-                int e = errno;
-                close(pfd[0]);
-                close(pfd[1]);
-                return err_set(err, -e, "cannot start %s: %s", argv[0], strerror(e));
-        }
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pfd[1], STDOUT_FILENO) < 0 ||
-                    dup2(pfd[1], STDERR_FILENO) < 0)
-                        _exit(126);
-                execvpe(argv[0], argv, envp);
-                dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
-        }
-        close(pfd[1]);
-        for (;;) {
-                ssize_t n = read(pfd[0], buf, sizeof(buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                /* Keep the end: that is where tools say what went wrong. */
-                for (ssize_t i = 0; i < n; i++) {
-                        if (tlen == TAIL_MAX) {
-                                memmove(tail, tail + 1, TAIL_MAX - 1);
-                                tlen--;
-                        }
-                        tail[tlen++] = buf[i];
-                }
-        }
-        close(pfd[0]);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return err_set(err, -errno, "cannot wait for %s", argv[0]);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return 0;
-        tail[tlen] = '\0';
-        while (tlen > 0 && (tail[tlen - 1] == '\n' || tail[tlen - 1] == ' '))
-                tail[--tlen] = '\0';
-        char *last = strrchr(tail, '\n');
-        last = last ? last + 1 : tail;
-        if (WIFEXITED(status))
-                return err_set(err, -EIO, "%s failed (exit status %d)%s%s", argv[0],
-                               WEXITSTATUS(status), *last ? ": " : "", last);
-        return err_set(err, -EIO, "%s was killed by signal %d", argv[0], WTERMSIG(status));
-}
-
 /* Names inside the image: relative, plain characters, no empty or dot components, so that
  * nothing is read by mtools as an option, a drive letter or a way out of the image. */
 static bool dst_valid(const char *p)
@@ -178,7 +118,9 @@ static int make_parents(const char *img, const char *dst, char **made, size_t *n
                 if (*n_made == max_made)
                         return err_set(err, -E2BIG, "too many directories in the image");
                 char *argv[] = { (char *) "mmd", (char *) "-i", (char *) img, dir, NULL };
-                r = run(argv, envp, err);
+                r = child_run("making the EFI system image", argv,
+                              &(struct child_options){ .log_fd = -1, .in_fd = -1, .envp = envp },
+                              err);
                 if (r < 0)
                         return r;
                 made[(*n_made)++] = TAKE_PTR(dir);
@@ -269,7 +211,9 @@ int efiimg_write(const char *out, const struct efiimg_file *files, size_t n_file
                                  (char *) "64",      (char *) "-s", (char *) "32",
                                  (char *) "-N",      serial,        (char *) "-v",
                                  (char *) label,     (char *) "::", NULL };
-                r = run(argv, envp, err);
+                r = child_run("making the EFI system image", argv,
+                              &(struct child_options){ .log_fd = -1, .in_fd = -1, .envp = envp },
+                              err);
                 if (r < 0)
                         goto fail;
         }
@@ -285,7 +229,9 @@ int efiimg_write(const char *out, const struct efiimg_file *files, size_t n_file
                 }
                 char *argv[] = { (char *) "mcopy",      (char *) "-i", tmp, (char *) "--",
                                  (char *) files[i].src, dst,           NULL };
-                r = run(argv, envp, err);
+                r = child_run("making the EFI system image", argv,
+                              &(struct child_options){ .log_fd = -1, .in_fd = -1, .envp = envp },
+                              err);
                 if (r < 0)
                         goto fail;
         }

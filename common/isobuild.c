@@ -2,12 +2,12 @@
 #include "isobuild.h"
 #include "answer.h"
 #include "bootmenu.h"
+#include "child.h"
 #include "cleanup.h"
 #include "initramfs.h"
 #include "kickstart.h"
 #include "payload.h"
 #include "pipeline.h"
-#include "spawn.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -97,7 +97,7 @@ static int copy_to(const char *src, const char *dst, struct err *err)
 {
         char *argv[] = { "cp", "--reflink=auto", "--", (char *) src, (char *) dst, NULL };
 
-        return spawn_tool("copying", argv, -1, err);
+        return child_tool("copying", argv, -1, err);
 }
 
 static int mkdirs(const char *base, const char *sub, struct err *err)
@@ -297,6 +297,6 @@ int isobuild_run(const struct isobuild_options *o, const char *out, struct err *
         stage(o, "iso", &t, "written");
 out:;
         char *rm[] = { "rm", "-rf", "--one-file-system", "--", work, NULL };
-        (void) spawn_tool("removing the work directory", rm, -1, NULL);
+        (void) child_tool("removing the work directory", rm, -1, NULL);
         return r;
 }

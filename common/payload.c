@@ -1,7 +1,7 @@
 /* The install payload; see payload.h. */
 #include "payload.h"
+#include "child.h"
 #include "cleanup.h"
-#include "spawn.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -172,7 +172,7 @@ static int run_mmdebstrap(const struct payload_options *o, const char *suite, co
         argv[n++] = (char *) mirror;
         argv[n] = NULL;
         (void) unlink(partial);
-        r = spawn_tool("building the node's root with mmdebstrap", argv, o->log_fd, err);
+        r = child_tool("building the node's root with mmdebstrap", argv, o->log_fd, err);
         if (r >= 0 && rename(partial, base) < 0)
                 r = err_set(err, -errno, "cannot rename '%s': %s", partial, strerror(errno));
         if (r < 0)

@@ -1,10 +1,10 @@
 /* The install, start to end; see pipeline.h. */
 #include "pipeline.h"
 #include "answer_fetch.h"
+#include "child.h"
 #include "cleanup.h"
 #include "hw.h"
 #include "payload.h"
-#include "spawn.h"
 #include "storage.h"
 #include "target.h"
 #include <blkid/blkid.h>
@@ -307,9 +307,9 @@ static int bind_mounts(struct run *r, bool mount_them, struct err *err)
 
 static int in_target(struct run *r, const char *what, char *const argv[], struct err *err)
 {
-        struct spawn_options so = { .log_fd = r->o->log_fd, .chroot = r->target, .in_fd = -1 };
+        struct child_options so = { .log_fd = r->o->log_fd, .chroot = r->target, .in_fd = -1 };
 
-        return spawn_run(what, argv, &so, err);
+        return child_run(what, argv, &so, err);
 }
 
 static int write_text(const char *path, const char *text, mode_t mode, struct err *err)

@@ -21,8 +21,8 @@
 #include <blkid/blkid.h>
 #include <parted/parted.h>
 
+#include "child.h"
 #include "cleanup.h"
-#include "spawn.h"
 
 DEFINE_CLEANUP_FUNC(PedDisk *, ped_disk_destroy, NULL)
 DEFINE_CLEANUP_FUNC(blkid_probe, blkid_free_probe, NULL)
@@ -229,7 +229,7 @@ static void logf_(int fd, const char *fmt, ...)
 
 static int run_tool(const char *what, char *const argv[], int log_fd, struct err *err)
 {
-        return spawn_tool(what, argv, log_fd, err);
+        return child_tool(what, argv, log_fd, err);
 }
 
 /* /dev/sda + 3 -> /dev/sda3; /dev/nvme0n1 + 3 -> /dev/nvme0n1p3. */
@@ -282,8 +282,8 @@ static int release_disk(const char *path, int log_fd, struct err *err)
         if (!out)
                 return -ENOMEM;
         /* No LVM on the machine, or nothing it can read: nothing to release. */
-        if (spawn_run("listing the PVs", pvs,
-                      &(struct spawn_options){ .log_fd = -1, .out = out, .in_fd = -1 }, NULL) < 0 ||
+        if (child_run("listing the PVs", pvs,
+                      &(struct child_options){ .log_fd = -1, .out = out, .in_fd = -1 }, NULL) < 0 ||
             fclose(TAKE_PTR(out)) != 0 || !text)
                 return 0;
         for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {

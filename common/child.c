@@ -1,5 +1,5 @@
-/* Running other programs; see spawn.h. */
-#include "spawn.h"
+/* Running other programs; see child.h. */
+#include "child.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,7 +22,7 @@ static void log_argv(int fd, const char *root, char *const argv[])
 
 /* In the child: stdin, stdout and stderr in place, the root changed, then argv[0]. */
 static _Noreturn void exec_child(char *const argv[], int in_fd, int out_fd, int errfd,
-                                 const char *root)
+                                 const char *root, char **envp)
 {
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -44,7 +44,10 @@ static _Noreturn void exec_child(char *const argv[], int in_fd, int out_fd, int 
                 setenv("DEBIAN_FRONTEND", "noninteractive", 1);
                 setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
         }
-        execvp(argv[0], argv);
+        if (envp)
+                execvpe(argv[0], argv, envp);
+        else
+                execvp(argv[0], argv);
         dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
 }
@@ -76,7 +79,7 @@ static int failure(const char *what, const char *prog, int status, char *tail, s
         return err_set(err, -EIO, "%s: %s was killed by signal %d", what, prog, WTERMSIG(status));
 }
 
-int spawn_run(const char *what, char *const argv[], const struct spawn_options *o, struct err *err)
+int child_run(const char *what, char *const argv[], const struct child_options *o, struct err *err)
 {
         char tail[TAIL + 1] = "", buf[4096];
         size_t tlen = 0;
@@ -94,7 +97,7 @@ int spawn_run(const char *what, char *const argv[], const struct spawn_options *
                 return err_set(err, -e, "%s: cannot start %s: %s", what, argv[0], strerror(e));
         }
         if (pid == 0)
-                exec_child(argv, o->in_fd > 0 ? o->in_fd : -1, pfd[1], pfd[1], o->chroot);
+                exec_child(argv, o->in_fd > 0 ? o->in_fd : -1, pfd[1], pfd[1], o->chroot, o->envp);
         close(pfd[1]);
         for (;;) {
                 ssize_t n = read(pfd[0], buf, sizeof(buf));
@@ -124,14 +127,14 @@ int spawn_run(const char *what, char *const argv[], const struct spawn_options *
         return failure(what, argv[0], status, tail, tlen, err);
 }
 
-int spawn_tool(const char *what, char *const argv[], int log_fd, struct err *err)
+int child_tool(const char *what, char *const argv[], int log_fd, struct err *err)
 {
-        struct spawn_options o = { .log_fd = log_fd, .in_fd = -1 };
+        struct child_options o = { .log_fd = log_fd, .in_fd = -1 };
 
-        return spawn_run(what, argv, &o, err);
+        return child_run(what, argv, &o, err);
 }
 
-int spawn_reader(char *const argv[], int log_fd, pid_t *ret_pid, int *ret_fd, struct err *err)
+int child_reader(char *const argv[], int log_fd, pid_t *ret_pid, int *ret_fd, struct err *err)
 {
         int pfd[2];
         pid_t pid;
@@ -147,14 +150,14 @@ int spawn_reader(char *const argv[], int log_fd, pid_t *ret_pid, int *ret_fd, st
                 return err_set(err, -e, "cannot start %s: %s", argv[0], strerror(e));
         }
         if (pid == 0)
-                exec_child(argv, -1, pfd[1], log_fd, NULL);
+                exec_child(argv, -1, pfd[1], log_fd, NULL, NULL);
         close(pfd[1]);
         *ret_pid = pid;
         *ret_fd = pfd[0];
         return 0;
 }
 
-int spawn_wait(const char *what, const char *prog, pid_t pid, struct err *err)
+int child_wait(const char *what, const char *prog, pid_t pid, struct err *err)
 {
         char tail[1] = "";
         int status;
