@@ -9,10 +9,11 @@
 #include <time.h>
 
 #include "err.h"
+#include "hw.h"
 #include "isofs.h"
 
 /* The file at the medium's root that the live initramfs looks for (HW_MEDIUM_MARKER). */
-#define BOOTMENU_MEDIUM_MARKER ".kvmforge-medium"
+#define BOOTMENU_MEDIUM_MARKER HW_MEDIUM_MARKER
 /* Paths on the ISO. */
 #define BOOTMENU_GRUB_CFG   "/boot/grub/grub.cfg"
 #define BOOTMENU_ELTORITO   "/boot/grub/i386-pc/eltorito.img"
