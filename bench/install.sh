@@ -30,15 +30,16 @@ size=$(($(stat -c %s "$PAYLOAD") / 1048576 + 256))
 mkfs.ext4 -q -F -d "$T/src" "$T/src.raw" "${size}M"
 vm_disk "$T/target.raw" 8G
 vm_initramfs "$T/initrd" --bin "$KI" --bin tar --bin zstd --bin mkfs.ext4 --bin mount \
-        --bin umount --bin sync --bin date --bin awk --bin seq --bin mkdir --module ext4 >/dev/null
+        --bin umount --bin sync --bin date --bin awk --bin seq --bin mkdir --module ext4 --module crc32c_generic \
+        --module libcrc32c >/dev/null
 
 script='
 set -e
 mkdir -p /src /t
-mount -o ro /dev/vdb /src
+mount -t ext4 -o ro /dev/vdb /src
 run() { # NAME CMD...: a fresh ext4, caches dropped, the seconds of CMD and a sync
         mkfs.ext4 -q -F /dev/vda
-        mount /dev/vda /t
+        mount -t ext4 /dev/vda /t
         sync; echo 3 >/proc/sys/vm/drop_caches
         s=$(date +%s.%N)
         shift; "$@"; sync
