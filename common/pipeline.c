@@ -4,6 +4,8 @@
 #include "child.h"
 #include "cleanup.h"
 #include "hw.h"
+#include "json.h"
+#include "node.h"
 #include "payload.h"
 #include "storage.h"
 #include "target.h"
@@ -53,6 +55,8 @@ struct run {
         struct storage_plan plan;
         char payload[PATH_MAX];
         char *cmdline_text;
+        char report_url[2048]; /* kvmforge.report=, or "" */
+        bool report_down;      /* a POST failed: the rest are not tried (each may wait 30 s) */
 };
 
 static double since(const struct timespec *t)
@@ -73,6 +77,58 @@ static void logf_(struct run *r, const char *fmt, ...)
         va_start(ap, fmt);
         (void) vdprintf(r->o->log_fd, fmt, ap);
         va_end(ap);
+}
+
+/* POSTs a JSON object to the report server, when there is one. A server that does not answer
+ * is said in the log once and not tried again: the install does not wait on it. The URL may
+ * carry credentials and is never logged. */
+static void report(struct run *r, const char *body)
+{
+        struct err e = { { 0 } };
+
+        if (!r->report_url[0] || r->report_down)
+                return;
+        if (node_report_post(r->report_url, body, &e) < 0) {
+                logf_(r,
+                      "the report server did not take the report (%s), ignoring; no more "
+                      "reports are sent\n",
+                      e.msg);
+                r->report_down = true;
+        }
+}
+
+/* The JSON object of one event or result, built by fn into a string for report(). */
+static void report_json(struct run *r, void (*fn)(struct run *r, struct json *j, const void *arg),
+                        const void *arg)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f;
+        struct json j;
+
+        if (!r->report_url[0] || r->report_down)
+                return;
+        f = open_memstream(&text, &len);
+        if (!f)
+                return;
+        json_init(&j, f);
+        json_begin_object(&j, NULL);
+        fn(r, &j, arg);
+        json_end_object(&j);
+        if (fclose(f) == 0)
+                report(r, text);
+}
+
+static void event_json(struct run *r, struct json *j, const void *arg)
+{
+        const struct pipeline_event *e = arg;
+
+        json_string(j, "type", "event");
+        json_string(j, "step", pipeline_step_names[e->step]);
+        json_u64(j, "percent", e->percent);
+        json_string(j, "message", e->message);
+        json_u64(j, "elapsed_ms", (uint64_t) (e->elapsed * 1000));
+        (void) r;
 }
 
 /* An event at fraction (0..1) of the current step. */
@@ -99,6 +155,9 @@ static void event(struct run *r, double fraction, const char *fmt, ...)
               msg);
         if (r->o->event)
                 r->o->event(r->o->userdata, &e);
+        /* The server hears each step begin, not every percent of the unpack. */
+        if (fraction == 0)
+                report_json(r, event_json, &e);
 }
 
 static void begin(struct run *r, enum pipeline_step step, const char *what)
@@ -111,6 +170,23 @@ static void begin(struct run *r, enum pipeline_step step, const char *what)
 }
 
 /* ---- detect, answer, plan ---- */
+
+/* The kernel command line's values of key (console=, BOOTIF=): up to max of them into vals,
+ * size bytes each. */
+static size_t cmdline_values(const char *cmdline, const char *key, char *vals, size_t size,
+                             size_t max)
+{
+        size_t n = 0, kl = strlen(key);
+
+        for (const char *p = cmdline; p && *p && n < max;) {
+                p += strspn(p, " \t\n");
+                size_t wl = strcspn(p, " \t\n");
+                if (wl > kl && strncmp(p, key, kl) == 0)
+                        (void) snprintf(vals + size * n++, size, "%.*s", (int) (wl - kl), p + kl);
+                p += wl;
+        }
+        return n;
+}
 
 static int read_cmdline(struct run *r, struct err *err)
 {
@@ -128,6 +204,9 @@ static int read_cmdline(struct run *r, struct err *err)
         }
         if (!r->cmdline_text)
                 return err_set(err, -ENOMEM, "out of memory");
+        if (!r->report_url[0])
+                (void) cmdline_values(r->cmdline_text, "kvmforge.report=", r->report_url,
+                                      sizeof(r->report_url), 1);
         return answer_cmdline_parse(r->cmdline_text, &r->cmdline, err);
 }
 
@@ -175,11 +254,15 @@ static int step_answer(struct run *r, struct err *err)
         if (q < 0)
                 return q;
         log_diags(r);
-        if (r->a.n_errors)
+        if (r->a.n_errors) {
+                char first[512] = "";
+                for (size_t i = 0; i < r->a.n_diags && !first[0]; i++)
+                        if (r->a.diags[i].level == ANSWER_ERROR)
+                                answer_format_diag(&r->a, &r->a.diags[i], first, sizeof(first));
                 return err_set(err, -EINVAL,
-                               "the answer '%s' cannot be installed here (%zu errors; the first: "
-                               "see the log); nothing was written",
-                               src.name, r->a.n_errors);
+                               "the answer cannot be installed here, nothing was written: %s%s",
+                               first, r->a.n_errors > 1 ? " (more errors in the log)" : "");
+        }
         return 0;
 }
 
@@ -588,25 +671,10 @@ static int collect_uuids(struct run *r, struct target_uuid *u, char (*devs)[64],
         return 0;
 }
 
-/* The kernel command line's values of key (console=, BOOTIF=), into vals. */
-static size_t cmdline_values(const char *cmdline, const char *key, char (*vals)[64], size_t max)
-{
-        size_t n = 0, kl = strlen(key);
-
-        for (const char *p = cmdline; p && *p && n < max;) {
-                p += strspn(p, " \t\n");
-                size_t wl = strcspn(p, " \t\n");
-                if (wl > kl && strncmp(p, key, kl) == 0)
-                        (void) snprintf(vals[n++], 64, "%.*s", (int) (wl - kl), p + kl);
-                p += wl;
-        }
-        return n;
-}
-
 static int step_configure(struct run *r, struct err *err)
 {
         _cleanup_(target_runs_release) struct target_runs runs = { 0 };
-        char devs[48][64], uuids[48][64], consoles[8][64], bootif[1][64], url[1][64];
+        char devs[48][64], uuids[48][64], consoles[8][64], bootif[1][64];
         struct target_uuid u[48];
         const char *cons[8];
         size_t n_uuids = 0, n_cons;
@@ -616,10 +684,12 @@ static int step_configure(struct run *r, struct err *err)
         if ((q = bind_mounts(r, true, err)) < 0 ||
             (q = collect_uuids(r, u, devs, uuids, ELEMENTSOF(u), &n_uuids, err)) < 0)
                 return q;
-        n_cons = cmdline_values(r->cmdline_text, "console=", consoles, ELEMENTSOF(consoles));
+        n_cons = cmdline_values(r->cmdline_text, "console=", consoles[0], sizeof(consoles[0]),
+                                ELEMENTSOF(consoles));
         for (size_t i = 0; i < n_cons; i++)
                 cons[i] = consoles[i];
-        bool have_bootif = cmdline_values(r->cmdline_text, "BOOTIF=", bootif, 1) == 1;
+        bool have_bootif =
+                cmdline_values(r->cmdline_text, "BOOTIF=", bootif[0], sizeof(bootif[0]), 1) == 1;
         struct target_options to = {
                 .hw = &r->hw,
                 .bootif = have_bootif ? bootif[0] : NULL,
@@ -634,8 +704,8 @@ static int step_configure(struct run *r, struct err *err)
         };
         if ((q = target_configure(r->target, &r->a, &to, &runs, err)) < 0)
                 return q;
-        if (cmdline_values(r->cmdline_text, "kvmforge.report=", url, 1) == 1 &&
-            (q = target_node_conf_set(r->target, "REPORT_URL", url[0], err)) < 0)
+        if (r->report_url[0] &&
+            (q = target_node_conf_set(r->target, "REPORT_URL", r->report_url, err)) < 0)
                 return q;
         for (size_t i = 0; i < runs.n; i++) {
                 event(r, 0.3 + 0.6 * (double) i / (double) runs.n, "running %s in the node",
@@ -696,10 +766,50 @@ static int install(struct run *r, struct err *err)
         return 0;
 }
 
+struct result {
+        int code;
+        const char *message;
+        const struct pipeline_result *res;
+};
+
+#define REPORT_LOG_MAX (256u << 10) /* the end of the log that goes with a failure */
+
+static void result_json(struct run *r, struct json *j, const void *arg)
+{
+        const struct result *x = arg;
+
+        json_string(j, "type", "result");
+        json_string(j, "status", x->code < 0 ? "failed" : r->o->dry_run ? "planned" : "installed");
+        json_string(j, "step", pipeline_step_names[r->step]);
+        json_string_or_null(j, "message", x->code < 0 ? x->message : NULL);
+        json_string_or_null(j, "hostname", r->a.hostname);
+        json_string(j, "disks", x->res->disks);
+        json_begin_object(j, "seconds");
+        for (size_t i = 0; i < PIPELINE_STEP_COUNT; i++)
+                json_u64(j, pipeline_step_names[i], (uint64_t) (x->res->step_seconds[i] * 1000));
+        json_end_object(j);
+        if (x->code < 0 && r->o->log_fd >= 0) {
+                /* The log holds commands and their output, never a password. */
+                off_t end = lseek(r->o->log_fd, 0, SEEK_END), start = 0;
+                _cleanup_free_ char *buf = NULL;
+                ssize_t n;
+                if (end > (off_t) REPORT_LOG_MAX)
+                        start = end - (off_t) REPORT_LOG_MAX;
+                if (end > 0 && (buf = malloc((size_t) (end - start) + 1)) &&
+                    (n = pread(r->o->log_fd, buf, (size_t) (end - start), start)) >= 0) {
+                        buf[n] = '\0';
+                        json_string(j, "log", buf);
+                }
+        }
+}
+
 int pipeline_run(const struct pipeline_options *o, struct pipeline_result *ret, struct err *err)
 {
         struct pipeline_result res = { 0 };
         struct run r = { .o = o, .res = &res, .target = o->target ? o->target : PIPELINE_TARGET };
+
+        if (o->report_url)
+                (void) snprintf(r.report_url, sizeof(r.report_url), "%s", o->report_url);
         int q;
 
         clock_gettime(CLOCK_MONOTONIC, &r.start);
@@ -710,6 +820,8 @@ int pipeline_run(const struct pipeline_options *o, struct pipeline_result *ret, 
         else
                 logf_(&r, "== failed in step %s: %s\n", pipeline_step_names[r.step], err->msg);
         res.step_seconds[r.step] = since(&r.step_start);
+        report_json(&r, result_json,
+                    &(struct result){ .code = q, .message = err->msg, .res = &res });
         if (!o->dry_run && r.step >= PIPELINE_DISKS) {
                 keep_log(&r);
                 unmount_target(&r);

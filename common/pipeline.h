@@ -49,7 +49,10 @@ struct pipeline_options {
         const char *cmdline; /* the kernel command line (overrides, console=), or NULL */
         bool unattended;     /* a disk holding an earlier install is not wiped (the loop) */
         bool dry_run;        /* stop after the plan */
-        int log_fd;          /* every command and its output */
+        /* POST each step's start and the result (with the log's end on failure) here as JSON;
+         * NULL: kvmforge.report= of the command line, if any. */
+        const char *report_url;
+        int log_fd; /* every command and its output */
         void (*event)(void *userdata, const struct pipeline_event *e);
         void *userdata;
 };

@@ -35,6 +35,7 @@ static bool arg_dry_run;
 static bool arg_json;
 static bool arg_no_reboot;
 static bool arg_yes;
+static const char *arg_report;
 
 static void help(void)
 {
@@ -61,6 +62,9 @@ static void help(void)
                "      --yes            do not ask before erasing the disks (a person at the\n"
                "                       console is asked to type 'yes' otherwise)\n"
                "      --log=FILE       every command and its output (default " DEFAULT_LOG ")\n"
+               "      --report=URL     POST each step, the result and, on failure, the log's end\n"
+               "                       there as JSON (default: kvmforge.report= of the kernel\n"
+               "                       command line); a server that does not answer is skipped\n"
                "  -h, --help           show this help\n\n"
                "Exit status: 0 installed, 1 refused or failed (the message names the step), 2\n"
                "bad usage. In the live environment (a medium given) the machine then reboots\n"
@@ -79,7 +83,8 @@ static int parse(int argc, char **argv)
                 OPT_JSON,
                 OPT_NO_REBOOT,
                 OPT_LOG,
-                OPT_YES
+                OPT_YES,
+                OPT_REPORT
         };
         static const struct option options[] = {
                 { "answer", required_argument, NULL, OPT_ANSWER },
@@ -92,6 +97,7 @@ static int parse(int argc, char **argv)
                 { "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
                 { "log", required_argument, NULL, OPT_LOG },
                 { "yes", no_argument, NULL, OPT_YES },
+                { "report", required_argument, NULL, OPT_REPORT },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -128,6 +134,9 @@ static int parse(int argc, char **argv)
                         break;
                 case OPT_YES:
                         arg_yes = true;
+                        break;
+                case OPT_REPORT:
+                        arg_report = optarg;
                         break;
                 case 'h':
                         help();
@@ -270,6 +279,7 @@ static int run(void)
                                       .target = arg_target,
                                       .unattended = arg_unattended,
                                       .dry_run = arg_dry_run,
+                                      .report_url = arg_report,
                                       .log_fd = log_fd,
                                       .event = show_event,
                                       .userdata = &prog };

@@ -24,6 +24,9 @@ For the answer-file fetch, options that add behaviour (none of it happens withou
                         MACs (lowercase, ':' as '-') that has one, else 404. The log line ends
                         with the file chosen ("POST /ks 200 - serial-XYZ.cfg")
   --log-headers         after each request's log line, its headers, one "> Name: value" each
+
+For the install's reports:
+  --collect DIR         POST /report...: the body kept as DIR/NNNN.json in order, answered 204
 """
 
 import argparse
@@ -102,6 +105,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         opts = self.server.opts
+        if opts.collect and self.path.startswith("/report"):
+            # An install report: kept as NNNN.json in order of arrival, answered 204.
+            n = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(n)
+            count = len(os.listdir(opts.collect))
+            with open(os.path.join(opts.collect, "%04d.json" % count), "wb") as f:
+                f.write(body)
+            self.send_response(204)
+            self.end_headers()
+            return
         if opts.post_dir is None:
             # What BaseHTTPRequestHandler answers for a method it has no do_ for.
             return self.send_error(501, "Unsupported method ('POST')")
@@ -296,6 +309,8 @@ def main():
     p.add_argument("--redirect-to", metavar="BASE", help="/away/<path> redirects to BASE/<path>")
     p.add_argument("--post-dir", metavar="DIR",
                    help="answer POSTed detect reports with DIR/<serial>.cfg or DIR/<mac>.cfg")
+    p.add_argument("--collect", metavar="DIR",
+                   help="POST /report...: keep each body as DIR/NNNN.json, answer 204")
     p.add_argument("--verbose", action="store_true")
     opts = p.parse_args()
 
