@@ -318,5 +318,9 @@ int answer_prepare(const char *text, size_t len, const char *name,
                    const struct answer_load_options *o, bool run_pre, int log_fd,
                    const struct answer_check_env *env, struct answer *ret, struct err *err);
 
+/* A netmask as the answer may write it ("255.255.255.0" or "24") as a prefix length: 0, or
+ * -EINVAL when it is none (ones not contiguous from the top, past 32). */
+int answer_netmask_prefix(const char *mask, unsigned *ret);
+
 struct json;
 void answer_json(const struct answer *a, struct json *j);

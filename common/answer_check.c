@@ -455,7 +455,7 @@ static int check_storage(struct answer *a)
 
 /* ---- network ---- */
 
-static int prefix_of(const char *mask, unsigned *ret)
+int answer_netmask_prefix(const char *mask, unsigned *ret)
 {
         struct in_addr m;
         char *end;
@@ -524,7 +524,7 @@ static int check_network(struct answer *a, const struct answer_network *n)
                         return answer_diag(a, ANSWER_ERROR, n->at,
                                            "'--ip=%s' is not an IPv4 address", n->ip);
         }
-        if (mask && prefix_of(mask, &prefix) < 0)
+        if (mask && answer_netmask_prefix(mask, &prefix) < 0)
                 return answer_diag(
                         a, ANSWER_ERROR, n->at,
                         "'%s' is neither a netmask (255.255.255.0) nor a prefix length (24)", mask);

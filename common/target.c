@@ -609,29 +609,6 @@ int target_set_hostname(const char *root, const struct answer *a, const struct h
 
 /* ---- network ---- */
 
-static int prefix_of(const char *mask, unsigned *ret)
-{
-        struct in_addr m;
-        char *end;
-        unsigned long p;
-        uint32_t v;
-
-        if (isdigit((unsigned char) mask[0]) && !strchr(mask, '.')) {
-                p = strtoul(mask, &end, 10);
-                if (*end || p > 32)
-                        return -EINVAL;
-                *ret = (unsigned) p;
-                return 0;
-        }
-        if (inet_pton(AF_INET, mask, &m) != 1)
-                return -EINVAL;
-        v = ntohl(m.s_addr);
-        if ((~v & (~v + 1)) != 0) /* the ones must be contiguous from the top */
-                return -EINVAL;
-        *ret = (unsigned) __builtin_popcount(v);
-        return 0;
-}
-
 /* "mode=802.3ad,miimon=100" (',' or ';' or spaces between) as ifenslave's bond-* lines; the
  * mode and link monitoring default to what works on any switch. */
 static int bond_options(FILE *f, const char *opts, struct err *err)
@@ -685,7 +662,7 @@ static int inet_lines(FILE *f, const char *iface, const struct answer_network *n
         if (!n->ip)
                 return err_set(err, -EINVAL, "the static address of '%s' has no --ip", iface);
         slash = strchr(n->ip, '/');
-        if (prefix_of(slash ? slash + 1 : n->netmask ? n->netmask : "", &prefix) < 0)
+        if (answer_netmask_prefix(slash ? slash + 1 : n->netmask ? n->netmask : "", &prefix) < 0)
                 return err_set(err, -EINVAL, "'%s' has no valid netmask or prefix for '--ip=%s'",
                                iface, n->ip);
         fprintf(f, "\taddress %.*s/%u\n", (int) strcspn(n->ip, "/"), n->ip, prefix);
