@@ -17,7 +17,14 @@ mkdir "$T/www" "$T/reports"
 python3 "$REPO_ROOT/tests/tools/httpd.py" --dir "$T/www" --port-file "$T/port" \
         --collect "$T/reports" 2>"$T/httpd.err" &
 HTTPD_PID=$!
-trap 'kill $HTTPD_PID 2>/dev/null; _cleanup_tmpdir' EXIT
+# The server goes at exit too; the script's status must survive the cleanup.
+stop_httpd() {
+        local rc=$?
+        kill "$HTTPD_PID" 2>/dev/null || true
+        (exit "$rc")
+        _cleanup_tmpdir
+}
+trap stop_httpd EXIT
 for _ in $(seq 300); do [[ -s $T/port ]] && break; sleep 0.1; done
 [[ -s $T/port ]] || fail "httpd did not start: $(cat "$T/httpd.err")"
 PORT=$(cat "$T/port")
