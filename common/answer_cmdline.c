@@ -332,6 +332,27 @@ int answer_cmdline_parse(const char *cmdline, struct answer_cmdline *ret, struct
         return 0;
 }
 
+size_t answer_cmdline_values(const char *cmdline, const char *key, char *vals, size_t size,
+                             size_t max)
+{
+        _cleanup_free_ char *buf = strdup(cmdline);
+        size_t n = 0;
+        char *p = buf;
+
+        if (!buf)
+                return 0;
+        while (kernel_space(*p))
+                p++;
+        while (*p && n < max) {
+                char *param, *val;
+
+                p = next_arg(p, &param, &val);
+                if (val && strcmp(param, key) == 0)
+                        (void) snprintf(vals + size * n++, size, "%s", val);
+        }
+        return n;
+}
+
 void answer_cmdline_release(struct answer_cmdline *c)
 {
         free(c->spec);

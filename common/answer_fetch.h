@@ -99,6 +99,10 @@ struct answer_cmdline {
  * the limits above. Words it does not know are left alone: they are other programs'. */
 int answer_cmdline_parse(const char *cmdline, struct answer_cmdline *ret, struct err *err);
 void answer_cmdline_release(struct answer_cmdline *c);
+/* The values of key= (without the '='; "console", "BOOTIF") on cmdline, split and unquoted as
+ * the kernel does: up to max of them into vals, size bytes each (longer ones cut). */
+size_t answer_cmdline_values(const char *cmdline, const char *key, char *vals, size_t size,
+                             size_t max);
 
 /* The headers that identify this host to an answer server, from its hardware report, as
  * Anaconda sends them: "X-RHN-Provisioning-MAC-0: eth0 52:54:00:12:34:56", one per physical

@@ -171,23 +171,6 @@ static void begin(struct run *r, enum pipeline_step step, const char *what)
 
 /* ---- detect, answer, plan ---- */
 
-/* The kernel command line's values of key (console=, BOOTIF=): up to max of them into vals,
- * size bytes each. */
-static size_t cmdline_values(const char *cmdline, const char *key, char *vals, size_t size,
-                             size_t max)
-{
-        size_t n = 0, kl = strlen(key);
-
-        for (const char *p = cmdline; p && *p && n < max;) {
-                p += strspn(p, " \t\n");
-                size_t wl = strcspn(p, " \t\n");
-                if (wl > kl && strncmp(p, key, kl) == 0)
-                        (void) snprintf(vals + size * n++, size, "%.*s", (int) (wl - kl), p + kl);
-                p += wl;
-        }
-        return n;
-}
-
 static int read_cmdline(struct run *r, struct err *err)
 {
         if (r->o->cmdline)
@@ -205,8 +188,8 @@ static int read_cmdline(struct run *r, struct err *err)
         if (!r->cmdline_text)
                 return err_set(err, -ENOMEM, "out of memory");
         if (!r->report_url[0])
-                (void) cmdline_values(r->cmdline_text, "kvmforge.report=", r->report_url,
-                                      sizeof(r->report_url), 1);
+                (void) answer_cmdline_values(r->cmdline_text, "kvmforge.report", r->report_url,
+                                             sizeof(r->report_url), 1);
         return answer_cmdline_parse(r->cmdline_text, &r->cmdline, err);
 }
 
@@ -684,12 +667,12 @@ static int step_configure(struct run *r, struct err *err)
         if ((q = bind_mounts(r, true, err)) < 0 ||
             (q = collect_uuids(r, u, devs, uuids, ELEMENTSOF(u), &n_uuids, err)) < 0)
                 return q;
-        n_cons = cmdline_values(r->cmdline_text, "console=", consoles[0], sizeof(consoles[0]),
-                                ELEMENTSOF(consoles));
+        n_cons = answer_cmdline_values(r->cmdline_text, "console", consoles[0], sizeof(consoles[0]),
+                                       ELEMENTSOF(consoles));
         for (size_t i = 0; i < n_cons; i++)
                 cons[i] = consoles[i];
-        bool have_bootif =
-                cmdline_values(r->cmdline_text, "BOOTIF=", bootif[0], sizeof(bootif[0]), 1) == 1;
+        bool have_bootif = answer_cmdline_values(r->cmdline_text, "BOOTIF", bootif[0],
+                                                 sizeof(bootif[0]), 1) == 1;
         struct target_options to = {
                 .hw = &r->hw,
                 .bootif = have_bootif ? bootif[0] : NULL,

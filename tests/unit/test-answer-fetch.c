@@ -801,6 +801,29 @@ static void test_sha256_hex(void **state)
         assert_string_equal(hex, SUM_ABC);
 }
 
+/* What the install takes from the command line besides the answer: console=, BOOTIF=,
+ * kvmforge.report=, split and unquoted as the kernel does. */
+static void test_cmdline_values(void **state)
+{
+        char v[4][64];
+
+        (void) state;
+        assert_int_equal(answer_cmdline_values("quiet console=tty0 consoleblank=0 "
+                                               "console=\"ttyS0,115200n8\" BOOTIF=01-aa\n",
+                                               "console", v[0], sizeof(v[0]), 4),
+                         2);
+        assert_string_equal(v[0], "tty0");
+        assert_string_equal(v[1], "ttyS0,115200n8");
+        assert_int_equal(answer_cmdline_values("a \"kvmforge.report=http://h/r x\" b",
+                                               "kvmforge.report", v[0], sizeof(v[0]), 1),
+                         1);
+        assert_string_equal(v[0], "http://h/r x");
+        assert_int_equal(
+                answer_cmdline_values("console=a console=b", "console", v[0], sizeof(v[0]), 1), 1);
+        assert_int_equal(answer_cmdline_values("BOOTIF console", "BOOTIF", v[0], sizeof(v[0]), 1),
+                         0);
+}
+
 int main(void)
 {
         struct test_list l = { 0 };
@@ -812,6 +835,7 @@ int main(void)
         tests_add(&l, "shortcut_quoting_survives_the_kickstart_parser",
                   test_shortcut_quoting_survives_the_kickstart_parser, NULL, NULL, NULL);
         tests_add(&l, "cmdline_limits", test_cmdline_limits, NULL, NULL, NULL);
+        tests_add(&l, "cmdline_values", test_cmdline_values, NULL, NULL, NULL);
         tests_add(&l, "identity_headers", test_identity_headers, NULL, NULL, NULL);
         tests_add(&l, "identity_leaves_placeholder_serials_out",
                   test_identity_leaves_placeholder_serials_out, NULL, NULL, NULL);
