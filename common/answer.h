@@ -321,6 +321,8 @@ int answer_prepare(const char *text, size_t len, const char *name,
 /* A netmask as the answer may write it ("255.255.255.0" or "24") as a prefix length: 0, or
  * -EINVAL when it is none (ones not contiguous from the top, past 32). */
 int answer_netmask_prefix(const char *mask, unsigned *ret);
+/* A name Linux takes for a network interface (1-15 of A-Z a-z 0-9 - _ ., not . or ..). */
+bool answer_ifname_valid(const char *s);
 
 struct json;
 void answer_json(const struct answer *a, struct json *j);

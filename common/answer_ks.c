@@ -1320,7 +1320,7 @@ static const struct opt hypervisor_opts[] = {
         {},
 };
 
-static bool valid_ifname(const char *s)
+bool answer_ifname_valid(const char *s)
 {
         size_t n = strlen(s);
 
@@ -1341,7 +1341,7 @@ static int cmd_hypervisor(struct call *c)
         if (br && has(c, "no-bridge"))
                 return diag(c, ANSWER_ERROR, where(c, "no-bridge"),
                             "'--bridge' and '--no-bridge' exclude each other: keep one");
-        if (br && !valid_ifname(br))
+        if (br && !answer_ifname_valid(br))
                 return diag(c, ANSWER_ERROR, where(c, "bridge"),
                             "'--bridge=%s' is not an interface name (1-15 letters, digits, - _ .)",
                             br);

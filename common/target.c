@@ -688,18 +688,6 @@ static void inet6_stanza(FILE *f, const char *iface, const struct answer_network
                 fprintf(f, "\tgateway %s\n", n->ipv6gateway);
 }
 
-static bool valid_ifname(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char) s[i]) && !strchr("-_.", s[i]))
-                        return false;
-        return true;
-}
-
 /* One network line as stanzas: the NIC (or the bond of its slaves), its VLAN, the bridge over
  * them when bridge is not NULL; the address goes on the topmost. */
 static int network_stanzas(FILE *f, const struct answer_network *n, const char *bridge,
@@ -715,7 +703,7 @@ static int network_stanzas(FILE *f, const struct answer_network *n, const char *
 
         if (bond) {
                 size_t len = 0;
-                if (!n->device || !valid_ifname(n->device))
+                if (!n->device || !answer_ifname_valid(n->device))
                         return err_set(err, -EINVAL, "a bond needs a name: '--device=bond0'");
                 (void) snprintf(port, sizeof(port), "%s", n->device);
                 for (size_t i = 0; i < n->n_bondslaves; i++) {
@@ -739,7 +727,7 @@ static int network_stanzas(FILE *f, const struct answer_network *n, const char *
                         return err_set(err, -EINVAL, "VLAN %" PRIu64 " of '%s' is not 1..4094",
                                        n->vlanid, port);
                 (void) snprintf(vlan, sizeof(vlan), "%s.%" PRIu64, port, n->vlanid);
-                if (!valid_ifname(vlan))
+                if (!answer_ifname_valid(vlan))
                         return err_set(err, -EINVAL, "VLAN interface name '%s' is too long", vlan);
                 top = vlan;
         }
@@ -868,7 +856,7 @@ int target_write_network(const char *root, const struct answer *a, const struct 
         size_t nic;
         int r;
 
-        if (bridge[0] && !valid_ifname(bridge))
+        if (bridge[0] && !answer_ifname_valid(bridge))
                 return err_set(err, -EINVAL, "'%s' is not a bridge name", bridge);
         if ((r = text_open(&t)) < 0)
                 return r;
