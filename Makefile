@@ -31,13 +31,14 @@ endif
 DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev \
              libcurl4-openssl-dev libvirt-dev libblkid-dev libparted-dev libx86emu-dev \
              libarchive-dev libisofs-dev libcrypt-dev ca-certificates
+# What `kvmforge-image iso` runs or copies into the live environment (defined before
+# DEB_TEST, which includes it: := expands at once, and an undefined name is empty).
+DEB_ISO   := mmdebstrap grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfstools zstd \
+             lvm2 thin-provisioning-tools mdadm e2fsprogs xfsprogs util-linux busybox xorriso
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
              libvirt-daemon-system libvirt-clients qemu-system-x86 \
              ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 thin-provisioning-tools xfsprogs mdadm binutils xz-utils \
              openssh-client $(DEB_ISO)
-# What `kvmforge-image iso` runs or copies into the live environment.
-DEB_ISO   := mmdebstrap grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfstools zstd \
-             lvm2 thin-provisioning-tools mdadm e2fsprogs xfsprogs util-linux busybox xorriso
 DEB_FUZZ  := clang libclang-rt-14-dev
 
 LIB_SRC  := $(wildcard common/*.c)
