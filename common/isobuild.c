@@ -4,6 +4,7 @@
 #include "bootmenu.h"
 #include "child.h"
 #include "cleanup.h"
+#include "file.h"
 #include "initramfs.h"
 #include "kickstart.h"
 #include "payload.h"
@@ -103,16 +104,11 @@ static int copy_to(const char *src, const char *dst, struct err *err)
 static int mkdirs(const char *base, const char *sub, struct err *err)
 {
         char path[PATH_MAX];
+        int r;
 
         (void) snprintf(path, sizeof(path), "%s/%s", base, sub);
-        for (char *p = path + 1; *p; p++)
-                if (*p == '/') {
-                        *p = '\0';
-                        (void) mkdir(path, 0755);
-                        *p = '/';
-                }
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                return err_set(err, -errno, "cannot make '%s': %s", path, strerror(errno));
+        if ((r = file_mkdir_parents(path, 0755, true)) < 0)
+                return err_set(err, r, "cannot make '%s': %s", path, strerror(-r));
         return 0;
 }
 

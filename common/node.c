@@ -29,6 +29,7 @@
 
 #include "answer.h"
 #include "cleanup.h"
+#include "file.h"
 #include "http.h"
 #include "json.h"
 
@@ -81,26 +82,6 @@ char *node_path(const char *root, const char *path)
         return p;
 }
 
-/* mkdir -p of the parents of path (path itself too when self). */
-static int mkdir_parents(const char *path, bool self)
-{
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = '\0';
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *s = '/';
-        }
-        if (self && mkdir(p, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 /* The whole file (at most max bytes) as a string; -ENOENT when missing, -EFBIG when larger. */
 static int read_text(const char *path, size_t max, char **ret, size_t *ret_len)
 {
@@ -128,40 +109,16 @@ static int read_text(const char *path, size_t max, char **ret, size_t *ret_len)
 int node_write_file(const char *root, const char *path, const char *text, mode_t mode,
                     struct err *err)
 {
-        _cleanup_free_ char *full = node_path(root, path), *tmp = NULL;
-        _cleanup_close_ int fd = -1;
-        size_t len = strlen(text);
+        _cleanup_free_ char *full = node_path(root, path);
         int r;
 
-        if (!full || asprintf(&tmp, "%s.XXXXXX", full) < 0)
+        if (!full)
                 return -ENOMEM;
-        r = mkdir_parents(full, false);
+        r = file_mkdir_parents(full, 0755, false);
         if (r < 0)
                 return err_set(err, r, "cannot create the directory of '%s': %s", full,
                                strerror(-r));
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return err_set(err, -errno, "cannot create '%s': %m", tmp);
-        for (const char *p = text; len > 0;) {
-                ssize_t w = write(fd, p, len);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                p += w;
-                len -= (size_t) w;
-        }
-        if (fchmod(fd, mode) < 0 || fsync(fd) < 0 || close(TAKE_FD(fd)) < 0 ||
-            rename(tmp, full) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        return 0;
-fail:
-        (void) unlink(tmp);
-        return err_set(err, r, "cannot write '%s': %s", full, strerror(-r));
+        return file_write_atomic(full, text, strlen(text), mode, err);
 }
 
 /* ---- child processes ---- */
@@ -735,7 +692,7 @@ int node_images_setup(const char *root, const char *vg, bool *ret_changed, char 
                 return r;
         if (!l.pool_found) {
                 changed = access(mp, F_OK) < 0;
-                r = mkdir_parents(mp, true);
+                r = file_mkdir_parents(mp, 0755, true);
                 if (r < 0)
                         return err_set(err, r, "cannot create '%s': %s", mp, strerror(-r));
                 appendf(msg, msg_size,
@@ -809,7 +766,7 @@ int node_images_setup(const char *root, const char *vg, bool *ret_changed, char 
                 changed = true;
                 appendf(msg, msg_size, "added to /etc/fstab; ");
         }
-        r = mkdir_parents(mp, true);
+        r = file_mkdir_parents(mp, 0755, true);
         if (r < 0)
                 return err_set(err, r, "cannot create '%s': %s", mp, strerror(-r));
         r = is_mounted(mp);
@@ -1084,7 +1041,7 @@ int node_firstboot_run(const char *root, struct node_step *step)
         if (r < 0)
                 return r;
         ap = &a;
-        r = mkdir_parents(log, false);
+        r = file_mkdir_parents(log, 0755, false);
         if (r >= 0)
                 fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0) {

@@ -2,6 +2,7 @@
 #include "payload.h"
 #include "child.h"
 #include "cleanup.h"
+#include "file.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -184,25 +185,6 @@ out:
         return r;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-        char buf[PATH_MAX];
-
-        if (strlen(path) >= sizeof(buf))
-                return -ENAMETOOLONG;
-        strcpy(buf, path);
-        for (char *p = buf + 1; *p; p++)
-                if (*p == '/') {
-                        *p = '\0';
-                        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                                return -errno;
-                        *p = '/';
-                }
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 /* Where an archive member is also copied to under boot_dir, or "" when it is not: the kernel
  * and the modules tree (the live environment's initramfs takes its modules from there), and
  * dpkg's status (the medium lists the node's packages, for checking %packages). */
@@ -323,15 +305,13 @@ static int repack(const struct payload_options *o, const char *base, const char 
 
                 boot_copy_path(name, boot_dir, copy, sizeof(copy), info->kernel_release);
                 if (copy[0] && archive_entry_filetype(e) == AE_IFDIR) {
-                        if ((r = mkdir_p(copy, 0755)) < 0)
+                        if ((r = file_mkdir_parents(copy, 0755, true)) < 0)
                                 return err_set(err, r, "cannot make '%s': %s", copy, strerror(-r));
                 } else if (copy[0] && archive_entry_filetype(e) == AE_IFREG &&
                            !archive_entry_hardlink(e)) {
-                        char dir[PATH_MAX];
-                        snprintf(dir, sizeof(dir), "%s", copy);
-                        *strrchr(dir, '/') = '\0';
-                        if ((r = mkdir_p(dir, 0755)) < 0)
-                                return err_set(err, r, "cannot make '%s': %s", dir, strerror(-r));
+                        if ((r = file_mkdir_parents(copy, 0755, false)) < 0)
+                                return err_set(err, r, "cannot make the directories of '%s': %s",
+                                               copy, strerror(-r));
                         fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                         if (fd < 0)
                                 return err_set(err, -errno, "cannot write '%s': %s", copy,
@@ -369,7 +349,7 @@ int payload_build(const struct payload_options *o, const char *out, const char *
 
         if ((r = cache_key(o, suite, mirror, info.cache_key, err)) < 0)
                 return r;
-        if ((r = mkdir_p(o->cache_dir, 0755)) < 0)
+        if ((r = file_mkdir_parents(o->cache_dir, 0755, true)) < 0)
                 return err_set(err, r, "cannot make the cache '%s': %s", o->cache_dir,
                                strerror(-r));
         if (asprintf(&base, "%s/base-%s-%s.tar.zst", o->cache_dir, suite, info.cache_key) < 0 ||
@@ -379,7 +359,7 @@ int payload_build(const struct payload_options *o, const char *out, const char *
                 info.reused = true;
         else if ((r = run_mmdebstrap(o, suite, mirror, base, err)) < 0)
                 return r;
-        if ((r = mkdir_p(boot_dir, 0755)) < 0)
+        if ((r = file_mkdir_parents(boot_dir, 0755, true)) < 0)
                 return err_set(err, r, "cannot make '%s': %s", boot_dir, strerror(-r));
         r = repack(o, base, tmp, boot_dir, &info, err);
         if (r >= 0 && rename(tmp, out) < 0)

@@ -22,6 +22,7 @@
 
 #include "answer.h"
 #include "cleanup.h"
+#include "file.h"
 #include "hw.h"
 #include "storage.h"
 #include "strv.h"
@@ -115,17 +116,12 @@ static int fail_errno(struct err *err, const char *what, const char *path)
 static int make_parents(const char *root, const char *rel, struct err *err)
 {
         _cleanup_free_ char *p = NULL;
+        int r;
 
         if (asprintf(&p, "%s/%s", root, rel) < 0)
                 return -ENOMEM;
-        for (char *c = p + strlen(root) + 1; *c; c++) {
-                if (*c != '/')
-                        continue;
-                *c = '\0';
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return fail_errno(err, "make the directory", p);
-                *c = '/';
-        }
+        if ((r = file_mkdir_parents(p, 0755, false)) < 0)
+                return err_set(err, r, "cannot make the directories of '%s': %s", p, strerror(-r));
         return 0;
 }
 
