@@ -3,6 +3,7 @@
 #include "answer_fetch.h"
 #include "child.h"
 #include "cleanup.h"
+#include "file.h"
 #include "hw.h"
 #include "json.h"
 #include "node.h"
@@ -57,6 +58,7 @@ struct run {
         char *cmdline_text;
         char report_url[2048]; /* kvmforge.report=, or "" */
         bool report_down;      /* a POST failed: the rest are not tried (each may wait 30 s) */
+        unsigned disk_steps;   /* storage_apply's steps so far */
 };
 
 static double since(const struct timespec *t)
@@ -313,10 +315,9 @@ static int step_plan(struct run *r, struct err *err)
 static void disk_step(void *userdata, const char *what)
 {
         struct run *r = userdata;
-        static unsigned n;
 
         /* storage_apply does not say how many steps it has; a dozen is typical. */
-        event(r, ++n / 14.0, "%s", what);
+        event(r, ++r->disk_steps / 14.0, "%s", what);
 }
 
 static void unpack_progress(void *userdata, uint64_t done, uint64_t total)
@@ -330,43 +331,36 @@ static void unpack_progress(void *userdata, uint64_t done, uint64_t total)
 
 /* ---- inside the target ---- */
 
-static int bind_mounts(struct run *r, bool mount_them, struct err *err)
+/* What the programs run in the target need: the live environment's devices, proc and sys,
+ * a fresh /run, and the firmware's variables under UEFI. unmount_target() undoes them with
+ * the rest. */
+static int bind_mounts(struct run *r, struct err *err)
 {
-        static const char *const dirs[] = { "dev", "dev/pts", "proc", "sys", "run" };
+        static const struct {
+                const char *src, *dst, *fstype;
+                unsigned long flags;
+        } mounts[] = {
+                { "/dev", "dev", NULL, MS_BIND },
+                { "/dev/pts", "dev/pts", NULL, MS_BIND },
+                { "/proc", "proc", NULL, MS_BIND },
+                { "/sys", "sys", NULL, MS_BIND },
+                { "tmpfs", "run", "tmpfs", MS_NOSUID | MS_NODEV },
+                { "efivarfs", "sys/firmware/efi/efivars", "efivarfs",
+                  MS_NOSUID | MS_NODEV | MS_NOEXEC },
+        };
         char path[PATH_MAX];
 
-        if (!mount_them) {
-                /* Everything under the target, deepest first: what the chroot steps mounted
-                 * and what the storage plan mounted. */
-                if (access("/sys/firmware/efi/efivars", F_OK) == 0) {
-                        (void) snprintf(path, sizeof(path), "%s/sys/firmware/efi/efivars",
-                                        r->target);
-                        (void) umount2(path, MNT_DETACH);
-                }
-                for (size_t i = ELEMENTSOF(dirs); i-- > 0;) {
-                        (void) snprintf(path, sizeof(path), "%s/%s", r->target, dirs[i]);
-                        (void) umount2(path, MNT_DETACH);
-                }
-                return 0;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                (void) snprintf(path, sizeof(path), "%s/%s", r->target, dirs[i]);
+        for (size_t i = 0; i < ELEMENTSOF(mounts); i++) {
+                bool efivars = strcmp(mounts[i].src, "efivarfs") == 0;
+                if (efivars && access("/sys/firmware/efi/efivars", F_OK) < 0)
+                        continue; /* a BIOS boot */
+                (void) snprintf(path, sizeof(path), "%s/%s", r->target, mounts[i].dst);
                 (void) mkdir(path, 0755);
-                if (strcmp(dirs[i], "run") == 0) {
-                        if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-                                return err_set(err, -errno, "cannot mount a tmpfs on '%s': %s",
-                                               path, strerror(errno));
-                } else if (mount(strchr(dirs[i], '/') ? "/dev/pts"
-                                 : dirs[i][0] == 'd'  ? "/dev"
-                                 : dirs[i][0] == 'p'  ? "/proc"
-                                                      : "/sys",
-                                 path, NULL, MS_BIND, NULL) < 0)
-                        return err_set(err, -errno, "cannot bind '/%s' into the target: %s",
-                                       dirs[i], strerror(errno));
-        }
-        if (access("/sys/firmware/efi/efivars", F_OK) == 0) {
-                (void) snprintf(path, sizeof(path), "%s/sys/firmware/efi/efivars", r->target);
-                (void) mount("efivarfs", path, "efivarfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+                if (mount(mounts[i].src, path, mounts[i].fstype, mounts[i].flags,
+                          mounts[i].fstype && !efivars ? "mode=0755" : NULL) < 0 &&
+                    !efivars)
+                        return err_set(err, -errno, "cannot mount %s on '%s': %s", mounts[i].src,
+                                       path, strerror(errno));
         }
         return 0;
 }
@@ -376,23 +370,6 @@ static int in_target(struct run *r, const char *what, char *const argv[], struct
         struct child_options so = { .log_fd = r->o->log_fd, .chroot = r->target, .in_fd = -1 };
 
         return child_run(what, argv, &so, err);
-}
-
-static int write_text(const char *path, const char *text, mode_t mode, struct err *err)
-{
-        char tmp[PATH_MAX];
-        _cleanup_close_ int fd = -1;
-        size_t len = strlen(text);
-
-        (void) snprintf(tmp, sizeof(tmp), "%s.kvmforge-tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd < 0 || write(fd, text, len) != (ssize_t) len || fsync(fd) < 0 ||
-            close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0) {
-                int e = errno;
-                (void) unlink(tmp);
-                return err_set(err, -e, "cannot write '%s': %s", path, strerror(e));
-        }
-        return 0;
 }
 
 static int step_bootloader(struct run *r, struct err *err)
@@ -521,7 +498,6 @@ static int step_packages(struct run *r, struct err *err)
 
 static int step_post(struct run *r, struct err *err)
 {
-        size_t n = 0;
         int q;
 
         begin(r, PIPELINE_POST, "running %post");
@@ -536,7 +512,6 @@ static int step_post(struct run *r, struct err *err)
                 if (q < 0)
                         event(r, 0.5, "%s, ignoring (no --erroronfail)", err->msg);
                 err->msg[0] = '\0';
-                n++;
         }
         return 0;
 }
@@ -564,7 +539,7 @@ static int step_finish(struct run *r, struct err *err)
         (void) answer_write_kickstart(&r->a, false, f);
         fclose(f);
         (void) snprintf(path, sizeof(path), "%s%s", r->target, PIPELINE_NODE_ANSWER);
-        if ((q = write_text(path, text, 0600, err)) < 0)
+        if ((q = file_write_atomic(path, text, strlen(text), 0600, err)) < 0)
                 return q;
         return 0;
 }
@@ -600,14 +575,15 @@ static void unmount_target(struct run *r)
         struct hw_mount *m = NULL;
         size_t n = 0, tl = strlen(r->target);
 
-        bind_mounts(r, false, NULL);
         if (hw_mounts_read(&live, &m, &n) < 0)
                 return;
         /* mountinfo lists mounts in the order they were made: undo them backwards. */
         for (size_t i = n; i-- > 0;)
                 if (strncmp(m[i].point, r->target, tl) == 0 &&
                     (m[i].point[tl] == '\0' || m[i].point[tl] == '/')) {
-                        if (umount(m[i].point) < 0)
+                        /* Something still open there (a process a script left behind) must
+                         * not keep the disks from being released: detach it then. */
+                        if (umount(m[i].point) < 0 && umount2(m[i].point, MNT_DETACH) < 0)
                                 logf_(r, "cannot unmount %s: %s\n", m[i].point, strerror(errno));
                 }
         free(m);
@@ -664,7 +640,7 @@ static int step_configure(struct run *r, struct err *err)
         int q;
 
         begin(r, PIPELINE_CONFIGURE, "configuring the node");
-        if ((q = bind_mounts(r, true, err)) < 0 ||
+        if ((q = bind_mounts(r, err)) < 0 ||
             (q = collect_uuids(r, u, devs, uuids, ELEMENTSOF(u), &n_uuids, err)) < 0)
                 return q;
         n_cons = answer_cmdline_values(r->cmdline_text, "console", consoles[0], sizeof(consoles[0]),
