@@ -175,13 +175,15 @@ static int find_dirs(char *tools, size_t tsize, char *data, size_t dsize)
         exe[n] = '\0';
         *strrchr(exe, '/') = '\0';
         (void) snprintf(tools, tsize, "%s", exe);
-        for (const char *up = exe; *up;) {
-                (void) snprintf(probe, sizeof(probe), "%s/iso/lvm.conf", up);
+        /* Up from the program's directory: build/ and build/sanitize/ sit in the tree. */
+        for (;;) {
+                char *slash;
+                (void) snprintf(probe, sizeof(probe), "%s/iso/lvm.conf", exe);
                 if (access(probe, R_OK) == 0) {
-                        (void) snprintf(data, dsize, "%s", up);
+                        (void) snprintf(data, dsize, "%s", exe);
                         return 0;
                 }
-                char *slash = strrchr(exe, '/');
+                slash = strrchr(exe, '/');
                 if (!slash || slash == exe)
                         break;
                 *slash = '\0';
