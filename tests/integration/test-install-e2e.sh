@@ -5,7 +5,9 @@
 # report the node prints on its second serial port and over SSH: the LVM layout, libvirtd, the
 # storage pool and the network, the bridge's address, the KVM verdict, SSH, host name and time
 # zone. Twice: SeaBIOS with the ISO as a CD, and OVMF with the ISO as a USB disk (the node then
-# boots through the removable-media path: its firmware variables are fresh).
+# boots through the removable-media path: its firmware variables are fresh). After the BIOS
+# round the ISO boots once more with the installed disk in: the unattended install must refuse
+# it (the reinstall loop) and leave it as it was.
 #
 # The base system is downloaded once into $TEST_CACHE/payload (mmdebstrap); later runs reuse
 # it. Stage times are printed as notes. Runs in the plain pass of `make check` only: under the
@@ -149,6 +151,36 @@ check_node() { # NAME FIRMWARE
                 not_ok "$fw: SSH" "$(report "$n" ssh) login=$(report "$n" ssh-login) $(cat "$T/$n.ssh")"
 }
 
+# reinstall_refused NAME MEDIUM-ARGS...: the medium boots again with the installed disk in (a
+# BMC's virtual media left in): the unattended install must stop before touching it.
+reinstall_refused() {
+        local n=$1 i before qpid
+        shift
+        before=$(head -c 1G "$T/$n.target.raw" | sha256sum)
+        timeout --foreground "$INSTALL_TIMEOUT" qemu-system-x86_64 "${QEMU_COMMON[@]}" \
+                -serial "file:$T/$n-again.ttyS0" -serial "file:$T/$n-again.ttyS1" "$@" \
+                -drive "file=$T/$n.target.raw,if=none,id=d0,format=raw" \
+                -device virtio-blk-pci,drive=d0,bootindex=1 \
+                -netdev user,id=n0 -device virtio-net-pci,netdev=n0 >"$T/$n-again.qemu" 2>&1 &
+        qpid=$!
+        for ((i = 0; i < INSTALL_TIMEOUT; i++)); do
+                grep -q -e 'already holds a kvmforge install' -e 'kvmforge-install: installed' \
+                        -e 'the installer failed' "$T/$n-again.ttyS0" 2>/dev/null && break
+                kill -0 "$qpid" 2>/dev/null || break
+                sleep 1
+        done
+        # It waits in a shell on the console now (kvmforge.onerror's default).
+        kill "$qpid" 2>/dev/null || true
+        wait "$qpid" 2>/dev/null || true
+        if grep -q 'already holds a kvmforge install' "$T/$n-again.ttyS0" &&
+                [[ $(head -c 1G "$T/$n.target.raw" | sha256sum) == "$before" ]]; then
+                ok "booting the medium again: the unattended install refuses the installed disk"
+        else
+                not_ok "booting the medium again: the install is refused" "console:"
+                tail -n 15 "$T/$n-again.ttyS0" | tr -d '\r' | sed 's/^/#   /' >&2 || true
+        fi
+}
+
 # install_and_boot NAME FIRMWARE SSH-PORT MEDIUM-ARGS...: a blank 20G target, a 4G disk
 # holding data.
 install_and_boot() {
@@ -193,6 +225,7 @@ install_and_boot() {
                 -device virtio-blk-pci,drive=d0,bootindex=1 || rc=$?
         note "$fw node: first boot to power-off $(($(date +%s) - t0)) s (status $rc)"
         check_node "$n-node" "$fw"
+        [[ $fw != BIOS ]] || reinstall_refused "$n" "$@"
 }
 
 install_and_boot bios BIOS $((20000 + RANDOM % 10000)) \
