@@ -15,7 +15,7 @@ LDFLAGS  += -Wl,--as-needed
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
             -Wno-format-nonliteral -Wno-format-truncation -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -Icommon \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt -lblkid -lparted -larchive -lisofs -lcrypt) -lx86emu -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -ldeflate -lcrypto -lxml2 -lcurl -lvirt -lblkid -lparted -larchive -lisofs -lcrypt) -lx86emu -lm -pthread
 
 ifneq ($(SANITIZE),)
 ifeq ($(SANITIZE),1)
@@ -30,7 +30,7 @@ endif
 # Debian packages: to build, to test, to fuzz.
 DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev libxml2-dev \
              libcurl4-openssl-dev libvirt-dev libblkid-dev libparted-dev libx86emu-dev \
-             libarchive-dev libisofs-dev libcrypt-dev ca-certificates
+             libarchive-dev libisofs-dev libcrypt-dev libnewt-dev ca-certificates
 # What `kvmforge-image iso` runs or copies into the live environment (defined before
 # DEB_TEST, which includes it: := expands at once, and an undefined name is empty).
 DEB_ISO   := mmdebstrap grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfstools zstd \
@@ -38,7 +38,7 @@ DEB_ISO   := mmdebstrap grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfst
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
              libvirt-daemon-system libvirt-clients qemu-system-x86 \
              ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 thin-provisioning-tools xfsprogs mdadm binutils xz-utils \
-             openssh-client $(DEB_ISO)
+             openssh-client tmux $(DEB_ISO)
 DEB_FUZZ  := clang libclang-rt-14-dev
 
 LIB_SRC  := $(wildcard common/*.c)
@@ -105,8 +105,9 @@ $(BUILD)/iso/kvmforge-init: iso/init.c
 
 INSTALL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard installer/*.c))
 
+# Only the installer draws screens: newt (and its slang) stay out of the other programs.
 $(BUILD)/kvmforge-install: $(INSTALL_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lnewt
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)

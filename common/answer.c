@@ -134,6 +134,7 @@ void answer_release(struct answer *a)
         }
         free(a->scripts);
         free(a->hypervisor.bridge);
+        free(a->hypervisor.email);
         strv_free(&a->includes, &a->n_includes);
         for (size_t i = 0; i < a->n_diags; i++)
                 free(a->diags[i].msg);

@@ -207,6 +207,7 @@ extern const char *const answer_end_names[];
 struct answer_hypervisor {
         struct answer_at at;
         char *bridge; /* the VM bridge over the management NIC; "" with --no-bridge */
+        char *email;  /* the administrator's address (Proxmox's mailto), or NULL */
         bool require_vt, require_iommu, nested;
         bool force_reinstall; /* wipe a disk that carries the install this answer made */
 };
@@ -321,6 +322,12 @@ int answer_prepare(const char *text, size_t len, const char *name,
 /* A netmask as the answer may write it ("255.255.255.0" or "24") as a prefix length: 0, or
  * -EINVAL when it is none (ones not contiguous from the top, past 32). */
 int answer_netmask_prefix(const char *mask, unsigned *ret);
+/* An FQDN or host name: letters, digits and '-' between dots, labels of 1-63, 253 in all. */
+bool answer_hostname_valid(const char *h);
+/* name@domain, with a domain answer_hostname_valid() takes. */
+bool answer_email_valid(const char *s);
+/* One of the passwords attackers try first ("changeme", "P@ssw0rd", ...; any case). */
+bool answer_password_common(const char *pw);
 /* A name Linux takes for a network interface (1-15 of A-Z a-z 0-9 - _ ., not . or ..). */
 bool answer_ifname_valid(const char *s);
 

@@ -484,7 +484,7 @@ static bool valid_ip(const char *s)
         return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-static bool valid_hostname(const char *h)
+bool answer_hostname_valid(const char *h)
 {
         size_t len = strlen(h), label = 0;
 
@@ -588,6 +588,14 @@ static const char *const weak_passwords[] = {
         "secret",   "welcome",  "proxmox",  "P@ssw0rd", "test",     "calvin",
 };
 
+bool answer_password_common(const char *pw)
+{
+        for (size_t i = 0; i < sizeof(weak_passwords) / sizeof(*weak_passwords); i++)
+                if (strcasecmp(pw, weak_passwords[i]) == 0)
+                        return true;
+        return false;
+}
+
 static bool crypt_like(const char *s, bool *weak)
 {
         static const char *const strong[] = { "$y$", "$gy$", "$7$", "$2b$", "$2y$", "$6$", "$5$" };
@@ -630,9 +638,8 @@ static int check_password(struct answer *a, const struct answer_password *pw, co
         if (strlen(pw->value) < 8)
                 TRY(answer_diag(a, ANSWER_WARNING, pw->at,
                                 "%s's password is shorter than 8 characters", who));
-        for (size_t i = 0; i < sizeof(weak_passwords) / sizeof(*weak_passwords); i++)
-                if (strcasecmp(pw->value, weak_passwords[i]) == 0)
-                        TRY(answer_diag(a, ANSWER_WARNING, pw->at,
+        if (answer_password_common(pw->value))
+                TRY(answer_diag(a, ANSWER_WARNING, pw->at,
                                         "%s's password is one of the first that attackers try",
                                         who));
         if (a->cleartext)
@@ -796,7 +803,7 @@ int answer_structure_check(struct answer *a)
         TRY(check_storage(a));
         for (size_t i = 0; i < a->n_networks; i++)
                 TRY(check_network(a, &a->networks[i]));
-        if (a->hostname && !valid_hostname(a->hostname))
+        if (a->hostname && !answer_hostname_valid(a->hostname))
                 TRY(answer_diag(a, ANSWER_ERROR, a->hostname_at,
                                 "'%s' is not a host name (letters, digits and '-' between dots)",
                                 a->hostname));

@@ -1313,6 +1313,7 @@ static int cmd_network(struct call *c)
 static const struct opt hypervisor_opts[] = {
         OPT("bridge", K_STR),
         OPT("no-bridge", K_FLAG),
+        OPT("email", K_STR),
         OPT("require-vt", K_FLAG),
         OPT("require-iommu", K_FLAG),
         OPT("nested", K_FLAG),
@@ -1332,10 +1333,23 @@ bool answer_ifname_valid(const char *s)
         return true;
 }
 
+bool answer_email_valid(const char *s)
+{
+        const char *at = strchr(s, '@');
+
+        if (!at || at == s || strchr(at + 1, '@') || strlen(s) > 254 || !strchr(at + 1, '.'))
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == 0x7f || strchr("\"(),:;<>[\\]", *p))
+                        return false;
+        return answer_hostname_valid(at + 1);
+}
+
 static int cmd_hypervisor(struct call *c)
 {
         struct answer_hypervisor *h = &c->a->hypervisor;
-        const char *br = str(c, "bridge");
+        const char *br = str(c, "bridge"), *mail = str(c, "email");
+        int r;
 
         h->at = c->at;
         if (br && has(c, "no-bridge"))
@@ -1349,6 +1363,11 @@ static int cmd_hypervisor(struct call *c)
         h->require_iommu = h->require_iommu || has(c, "require-iommu");
         h->nested = h->nested || has(c, "nested");
         h->force_reinstall = h->force_reinstall || has(c, "force-reinstall");
+        if (mail && !answer_email_valid(mail))
+                return diag(c, ANSWER_ERROR, where(c, "email"),
+                            "'--email=%s' is not an e-mail address (name@example.com)", mail);
+        if (mail && (r = set_str(&h->email, mail)) < 0)
+                return r;
         return set_str(&h->bridge, has(c, "no-bridge") ? "" : br);
 }
 

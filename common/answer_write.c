@@ -261,6 +261,8 @@ int answer_write_kickstart(const struct answer *a, bool with_secrets, FILE *f)
         opt_flag(f, "require-iommu", h->require_iommu);
         opt_flag(f, "nested", h->nested);
         opt_flag(f, "force-reinstall", h->force_reinstall);
+        if (h->email)
+                opt(f, "email", h->email);
         fputc('\n', f);
         rootpw(f, &a->rootpw, with_secrets);
         for (size_t i = 0; i < a->n_users; i++) {
@@ -493,6 +495,7 @@ void answer_json(const struct answer *a, struct json *j)
         json_bool(j, "require_iommu", a->hypervisor.require_iommu);
         json_bool(j, "nested", a->hypervisor.nested);
         json_bool(j, "force_reinstall", a->hypervisor.force_reinstall);
+        json_string_or_null(j, "email", a->hypervisor.email);
         json_end_object(j);
         json_string(j, "timezone", a->timezone ? a->timezone : DEFAULT_TIMEZONE);
         json_strv(j, "ntpservers", a->ntpservers, a->n_ntpservers);

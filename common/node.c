@@ -320,10 +320,16 @@ int node_conf_parse(const char *text, size_t len, struct node_conf *c, struct er
                                                "node.conf:%u: '%s' is no volume group name", line,
                                                value);
                         (void) snprintf(c->vg, sizeof(c->vg), "%s", value);
+                } else if (strcmp(key, "EMAIL") == 0) {
+                        if (*value && (!answer_email_valid(value) || strlen(value) >= sizeof(c->email)))
+                                return err_set(err, -EINVAL,
+                                               "node.conf:%u: '%s' is no e-mail address", line,
+                                               value);
+                        (void) snprintf(c->email, sizeof(c->email), "%s", value);
                 } else {
                         return err_set(err, -EINVAL,
                                        "node.conf:%u: unknown key '%.64s' (known: BRIDGE, "
-                                       "REPORT_URL, POOL, VG)",
+                                       "REPORT_URL, POOL, VG, EMAIL)",
                                        line, key);
                 }
         }

@@ -52,6 +52,7 @@ struct node_conf {
         char report_url[2048];
         char pool[64];
         char vg[128];
+        char email[256]; /* the administrator's address, "" when none */
 };
 
 /* The defaults (vmbr0, no report, pool "default", VG "kvmforge"). */

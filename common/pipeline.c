@@ -224,7 +224,15 @@ static int step_answer(struct run *r, struct err *err)
         int q;
 
         begin(r, PIPELINE_ANSWER, "looking for the answer file");
-        if (r->o->answer)
+        if (r->o->answer_text) {
+                const char *name = r->o->answer_name ? r->o->answer_name : "the answer";
+                if (!(src.text = strdup(r->o->answer_text)))
+                        return err_set(err, -ENOMEM, "out of memory");
+                src.len = strlen(src.text);
+                (void) snprintf(src.name, sizeof(src.name), "%s", name);
+                (void) snprintf(src.sha256, sizeof(src.sha256), "-");
+                q = 0;
+        } else if (r->o->answer)
                 q = answer_fetch(r->o->answer, &fo, &src, err);
         else
                 q = answer_fetch_chain(&r->cmdline, &fo, &src, err);
@@ -679,8 +687,12 @@ static int install(struct run *r, struct err *err)
 {
         int q;
 
-        struct hw_source live = { 0 };
+        struct hw_source live = { .sysroot = r->o->sysroot };
 
+        if (r->o->sysroot && !r->o->dry_run)
+                return err_set(err, -EINVAL, "a captured tree ('%s') can only be planned for, "
+                                             "not installed on: add --dry-run",
+                               r->o->sysroot);
         begin(r, PIPELINE_DETECT, "detecting the hardware");
         if ((q = hw_report_detect(&live, &r->hw)) < 0)
                 return err_set(err, q, "cannot detect the hardware: %s", strerror(-q));

@@ -43,6 +43,12 @@ struct pipeline_event {
 
 struct pipeline_options {
         const char *answer;  /* a source (path, URL, hd:...), or NULL: the fetch chain */
+        /* Or the answer's text itself (the text UI's choices; never written to a file), named
+         * answer_name in messages. */
+        const char *answer_text;
+        const char *answer_name;
+        /* Detect from this captured tree (see hw.h) instead of the machine: dry runs only. */
+        const char *sysroot;
         const char *medium;  /* where the install medium is mounted, or NULL */
         const char *payload; /* NULL: MEDIUM/PIPELINE_PAYLOAD_PATH */
         const char *target;  /* where the new system is mounted; NULL: PIPELINE_TARGET */

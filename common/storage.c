@@ -64,7 +64,7 @@ uint64_t storage_swap_size(uint64_t ram, uint64_t os)
 
 /* ---- which disk ---- */
 
-static void content_words(const struct hw_disk *d, char *buf, size_t size)
+void storage_disk_words(const struct hw_disk *d, char *buf, size_t size)
 {
         size_t len = 0;
 
@@ -363,7 +363,7 @@ static int init_disk(struct storage_disk *d, const struct hw_disk *hd, const str
         d->size = hd->size;
         d->sector = hd->logical_sector ? hd->logical_sector : 512;
         if (!blank(hd)) {
-                content_words(hd, d->holds, sizeof(d->holds));
+                storage_disk_words(hd, d->holds, sizeof(d->holds));
                 if ((r = check_wipe(a, hd, d->holds, err)) < 0)
                         return r;
         }

@@ -120,6 +120,10 @@ void storage_plan_release(struct storage_plan *p);
 void storage_plan_print(const struct storage_plan *p, FILE *f);
 void storage_plan_json(const struct storage_plan *p, struct json *j);
 
+/* What is on d now, in words: "a gpt partition table, ext4 'root', LVM2_member in VG 'pve'";
+ * "" when blank. */
+void storage_disk_words(const struct hw_disk *d, char *buf, size_t size);
+
 /* Proxmox's swap size for a system of ram bytes with os bytes for LVM. */
 uint64_t storage_swap_size(uint64_t ram, uint64_t os);
 

@@ -878,6 +878,15 @@ int target_write_network(const char *root, const struct answer *a, const struct 
                 return r;
         if ((r = write_resolv_conf(root, a, err)) < 0)
                 return r;
+        /* root's mail goes to the administrator once a mail transfer agent is installed. */
+        if (a->hypervisor.email) {
+                _cleanup_free_ char *fwd = NULL;
+                if (asprintf(&fwd, "%s\n", a->hypervisor.email) < 0)
+                        return -ENOMEM;
+                if ((r = target_node_conf_set(root, "EMAIL", a->hypervisor.email, err)) < 0 ||
+                    (r = write_file(root, "root/.forward", fwd, 0644, err)) < 0)
+                        return r;
+        }
         /* node.conf has no way to say "no bridge" (an empty BRIDGE is refused there): without
          * one the key stays out. */
         return bridge[0] ? target_node_conf_set(root, "BRIDGE", bridge, err) : 0;
@@ -886,7 +895,7 @@ int target_write_network(const char *root, const struct answer *a, const struct 
 /* ---- accounts ---- */
 
 /* A new hash of plain: yescrypt, or SHA-512 where libcrypt has no yescrypt. */
-static int hash_password(const char *plain, char **ret, struct err *err)
+int target_hash_password(const char *plain, char **ret, struct err *err)
 {
         _cleanup_free_ char *salt = crypt_gensalt_ra("$y$", 0, NULL, 0);
         void *data = NULL;
@@ -928,7 +937,7 @@ static int password_field(const struct answer_password *pw, const char *old, con
                                                "holds ':' or a line break",
                                                who);
                         h = strdup(pw->value);
-                } else if ((r = hash_password(pw->value, &h, err)) < 0)
+                } else if ((r = target_hash_password(pw->value, &h, err)) < 0)
                         return err_prefix(err, r, "%s's password:", who);
         } else {
                 h = strdup(old ? old : "*");

@@ -41,6 +41,10 @@ void target_part_device(const char *disk_path, unsigned number, char *buf, size_
 
 /* etc/fstab: / first, then the other mounts parents first, swap, the ESP last; by UUID=. A
  * device of the plan missing from uuids is -ENOENT naming it. */
+/* A new crypt(3) hash of plain: yescrypt, or SHA-512 where libcrypt has no yescrypt. *ret to
+ * free(); libcrypt's working copy of plain is wiped. */
+int target_hash_password(const char *plain, char **ret, struct err *err);
+
 int target_write_fstab(const char *root, const struct storage_plan *plan,
                        const struct target_uuid *uuids, size_t n_uuids, struct err *err);
 

@@ -237,17 +237,17 @@ static int medium_drive(const char *dir, char *ret, size_t size)
 
 /* The end of an install in the live environment: the medium out, the machine rebooted or
  * powered off as the answer says. Returns only when that failed. */
-static void finish_live(const struct pipeline_result *res)
+void cli_finish_live(const char *medium, const struct pipeline_result *res)
 {
         char drive[64];
         unsigned how = res->end == ANSWER_END_POWEROFF ? RB_POWER_OFF
                        : res->end == ANSWER_END_HALT   ? RB_HALT_SYSTEM
                                                        : RB_AUTOBOOT;
-        bool have_drive = medium_drive(arg_medium, drive, sizeof(drive)) == 0;
+        bool have_drive = medium_drive(medium, drive, sizeof(drive)) == 0;
 
         sync();
         if (res->eject && have_drive) {
-                (void) umount2(arg_medium, MNT_DETACH);
+                (void) umount2(medium, MNT_DETACH);
                 _cleanup_close_ int fd = open(drive, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
                 if (fd < 0 || ioctl(fd, CDROMEJECT, 0) < 0)
                         log_warning("cannot eject %s: %m, ignoring", drive);
@@ -320,7 +320,7 @@ static int run(void)
         fflush(stdout);
         /* The live environment's /init started us: the machine is ours to reboot. */
         if (arg_medium && !arg_no_reboot && getppid() == 1)
-                finish_live(&res);
+                cli_finish_live(arg_medium, &res);
         return 0;
 }
 

@@ -36,7 +36,9 @@ static void help(void)
                "                                   apply the storage part of an answer\n"
                "  install [--answer SRC] [--unattended] (or: --answer SRC)\n"
                "                                   install the node: disks, system, bootloader,\n"
-               "                                   configuration, first-boot setup\n\n"
+               "                                   configuration, first-boot setup\n"
+               "  tui [--dry-run]                  the interactive installer: text screens for the\n"
+               "                                   choices, the plan, a confirmation, the install\n\n"
                "Each command has --help.\n\n"
                "Options of detect:\n"
                "      --json          print the full report as JSON (schema in README.md)\n"
@@ -200,6 +202,8 @@ int main(int argc, char **argv)
                 return unpack_payload_main(argc - 1, argv + 1);
         if (!strcmp(argv[1], "install"))
                 return install_main(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "tui"))
+                return tui_main(argc - 1, argv + 1);
         /* `kvmforge-install --answer SRC`: the install itself, as the issue names it. */
         if (!strncmp(argv[1], "--answer", 8) || !strcmp(argv[1], "--unattended"))
                 return install_main(argc, argv);
