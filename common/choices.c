@@ -40,7 +40,7 @@ const char *const choices_keyboards[][2] = {
         { "us", "English (US)" },
         { "uk", "English (UK)" },
         { "de-latin1", "German" },
-        { "de-latin1-nodeadkeys", "German, no dead keys" },
+        { "de-latin1-nodeadkeys", "German (no dead)" },
         { "fr-latin9", "French" },
         { "fr_CH", "Swiss French" },
         { "sg", "Swiss German" },
@@ -48,7 +48,7 @@ const char *const choices_keyboards[][2] = {
         { "it", "Italian" },
         { "es", "Spanish" },
         { "pt-latin1", "Portuguese" },
-        { "br-abnt2", "Portuguese (Brazil)" },
+        { "br-abnt2", "Brazilian" },
         { "la-latin1", "Latin American" },
         { "nl", "Dutch" },
         { "dk-latin1", "Danish" },
@@ -175,7 +175,8 @@ int choices_read_lease(const char *nic, const char *resolv_conf, const char *rou
                 if (sscanf(line, "%31s %x %x", name, &dest, &gw) == 3 && dest == 0 &&
                     strcmp(name, nic) == 0) {
                         struct in_addr a = { .s_addr = gw }; /* the kernel's byte order */
-                        inet_ntop(AF_INET, &a, l.gateway, sizeof(l.gateway));
+                        if (gw) /* 0: a route on the link, no gateway */
+                                inet_ntop(AF_INET, &a, l.gateway, sizeof(l.gateway));
                         break;
                 }
         }
@@ -308,14 +309,15 @@ static int check_timezone(const char *tz, char *msg, size_t size)
         return 0;
 }
 
-/* An OpenSSH public key line: "TYPE BASE64 [COMMENT]" whose blob names TYPE again. */
+/* An OpenSSH public key line: "TYPE BASE64 [COMMENT]" whose blob is a run of length-prefixed
+ * fields, exactly to its end, the first naming TYPE again. */
 static int check_sshkey(const char *k, char *msg, size_t size)
 {
         static const char b64[] =
                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        _cleanup_free_ uint8_t *blob = NULL;
         char type[64];
-        uint8_t blob[80];
-        size_t tlen, blen = 0, i;
+        size_t tlen, blen = 0, i, fields = 0;
         unsigned acc = 0, bits = 0;
         const char *p;
 
@@ -339,8 +341,9 @@ static int check_sshkey(const char *k, char *msg, size_t size)
                             type);
         while (*p == ' ')
                 p++;
-        /* The blob's first field is the type again, length first: decode enough of it. */
-        for (i = 0; p[i] && p[i] != ' ' && p[i] != '=' && blen < sizeof(blob); i++) {
+        if (!(blob = malloc(strlen(p) + 1)))
+                return -ENOMEM;
+        for (i = 0; p[i] && p[i] != ' ' && p[i] != '='; i++) {
                 const char *v = strchr(b64, p[i]);
                 if (!v)
                         return msgf(msg, size, "the key's data is not base64");
@@ -351,15 +354,26 @@ static int check_sshkey(const char *k, char *msg, size_t size)
                         blob[blen++] = (uint8_t) (acc >> bits);
                 }
         }
-        if (blen < 4 + tlen ||
-            ((uint32_t) blob[0] << 24 | (uint32_t) blob[1] << 16 | (uint32_t) blob[2] << 8 |
-             blob[3]) != tlen ||
-            memcmp(blob + 4, type, tlen) != 0)
-                return msgf(msg, size,
-                            "the key's data does not match its type '%s': "
-                            "copy the whole line of the .pub file",
-                            type);
-        return 0;
+        for (size_t at = 0; at < blen; fields++) {
+                uint32_t n;
+                if (blen - at < 4)
+                        break;
+                n = (uint32_t) blob[at] << 24 | (uint32_t) blob[at + 1] << 16 |
+                    (uint32_t) blob[at + 2] << 8 | blob[at + 3];
+                if (n > blen - at - 4)
+                        return msgf(msg, size,
+                                    "the key is cut short: copy the whole line of "
+                                    "the .pub file");
+                if (fields == 0 && (n != tlen || memcmp(blob + at + 4, type, tlen) != 0))
+                        return msgf(msg, size,
+                                    "the key's data does not match its type '%s': "
+                                    "copy the whole line of the .pub file",
+                                    type);
+                at += 4 + n;
+                if (at == blen)
+                        return fields >= 1 ? 0 : msgf(msg, size, "the key holds no key");
+        }
+        return msgf(msg, size, "the key is cut short: copy the whole line of the .pub file");
 }
 
 static int parse_ipv4(const char *s, struct in_addr *ret)
@@ -415,8 +429,8 @@ static int check_gateway(const struct choices *c, char *msg, size_t size)
         if (gw.s_addr == a.s_addr)
                 return msgf(msg, size, "the gateway cannot be the node's own address");
         if ((ntohl(gw.s_addr) & mask) != (ntohl(a.s_addr) & mask))
-                return msgf(msg, size, "%s is outside %s: the gateway must be in the node's subnet",
-                            c->gateway, c->address);
+                return msgf(msg, size, "%s is outside the node's subnet (%s)", c->gateway,
+                            c->address);
         return 0;
 }
 
@@ -740,20 +754,23 @@ int choices_kickstart(const struct choices *c, const struct hw_report *hw, FILE 
                 fprintf(f, " --bootproto=static --ip=%s --netmask=%s", ip, slash ? slash : "32");
                 if (c->gateway[0])
                         fprintf(f, " --gateway=%s", c->gateway);
-                if (c->dns[0]) {
-                        char dns[sizeof(c->dns)];
-                        COPY(dns, c->dns);
-                        for (char *p = dns; *p; p++)
-                                if (*p == ' ')
-                                        *p = ',';
+                /* Spaces or commas between the servers, as typed: one comma each. */
+                char dns[sizeof(c->dns)] = "", copy[sizeof(c->dns)], *save = NULL;
+                COPY(copy, c->dns);
+                for (char *w = strtok_r(copy, " ,", &save); w; w = strtok_r(NULL, " ,", &save))
+                        (void) snprintf(dns + strlen(dns), sizeof(dns) - strlen(dns), "%s%s",
+                                        dns[0] ? "," : "", w);
+                if (dns[0])
                         fprintf(f, " --nameserver=%s", dns);
-                } else
+                else
                         fputs(" --nodns", f);
                 fputc('\n', f);
         }
         fprintf(f, "hypervisor --bridge=%s", c->bridge);
-        if (c->email[0])
-                fprintf(f, " --email=%s", c->email);
+        if (c->email[0]) {
+                fputs(" --email=", f);
+                ks_word(f, c->email);
+        }
         fputc('\n', f);
         if ((r = write_storage(c, hw, f, err)) < 0)
                 return r;
@@ -854,11 +871,21 @@ void choices_disk_line(const struct hw_disk *d, char *buf, size_t size)
         char sz[32], what[160];
 
         storage_disk_words(d, what, sizeof(what));
-        (void) snprintf(buf, size, "%-8s %9s %-6s %-.24s%s%-.20s  %s", d->name,
+        (void) snprintf(buf, size, "%-8s %9s %-5s %-22.22s %s", d->name,
                         units_format_bytes(d->size, sz, sizeof(sz)), d->transport,
-                        d->model[0] ? d->model : "?", d->serial[0] ? " " : "", d->serial,
+                        d->model[0] ? d->model : "?",
                         d->install_medium ? "the install medium"
                         : d->in_use       ? "in use"
                         : what[0]         ? what
                                           : "empty");
+}
+
+void choices_disk_details(const struct hw_disk *d, char *buf, size_t size)
+{
+        char what[160];
+
+        storage_disk_words(d, what, sizeof(what));
+        (void) snprintf(buf, size, "%s: %s, serial %s; %s%s", d->name,
+                        d->model[0] ? d->model : "no model", d->serial[0] ? d->serial : "none",
+                        what[0] ? "holds " : "", what[0] ? what : "empty");
 }

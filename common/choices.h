@@ -125,6 +125,9 @@ int choices_timezones(const char *zoneinfo_dir, char ***ret, size_t *ret_n);
 extern const char *const choices_keyboards[][2];
 extern const size_t choices_n_keyboards;
 
-/* A disk for a person: "sda  500 GiB  sata  Samsung SSD 870  S5Y1NX0R  a gpt partition table,
- * ext4 'root'" (blank: "empty"), into buf. */
+/* A disk for a list: "sda  500.0 GiB sata  Samsung SSD 870  a gpt partition table, ext4 'root'"
+ * (blank: "empty"), into buf. */
 void choices_disk_line(const struct hw_disk *d, char *buf, size_t size);
+/* The same with its serial, for the line under the list: "sda: Samsung SSD 870, serial S5Y1,
+ * holds a gpt partition table, ext4 'root'". */
+void choices_disk_details(const struct hw_disk *d, char *buf, size_t size);

@@ -35,7 +35,7 @@
 #define DEFAULT_LOG "/tmp/kvmforge-install.log"
 #define KEYMAP_DIR  "/usr/share/kvmforge/keymaps"
 #define SAVE_MOUNT  "/run/kvmforge/save"
-#define WIN_W       76 /* windows fit 80x24 with their border and shadow */
+#define WIN_W       74 /* windows fit 80x24 with their border and shadow */
 #define WIN_H       18
 #define COLOR_ERROR NEWT_COLORSET_CUSTOM(0)
 #define COLOR_OK    NEWT_COLORSET_CUSTOM(1)
@@ -170,13 +170,20 @@ static void logf_(struct tui *t, const char *fmt, ...)
         va_end(ap);
 }
 
+/* A label's text, padded to width so a shorter text wipes a longer one, and cut there so it
+ * never runs over the window's border. */
+static void set_text(newtComponent label, int width, const char *msg)
+{
+        char line[WIN_W + 1];
+
+        (void) snprintf(line, sizeof(line), "%-*.*s", width, width, msg);
+        newtLabelSetText(label, line);
+}
+
+/* The same for the labels that start at the window's left edge. */
 static void set_error(newtComponent label, const char *msg)
 {
-        char line[WIN_W - 1];
-
-        /* The label keeps its width: pad so a shorter message wipes a longer one. */
-        (void) snprintf(line, sizeof(line), "%-*.*s", WIN_W - 4, WIN_W - 4, msg);
-        newtLabelSetText(label, line);
+        set_text(label, WIN_W - 3, msg);
 }
 
 static newtComponent error_label(int top)
@@ -186,6 +193,15 @@ static newtComponent error_label(int top)
         set_error(l, "");
         newtLabelSetColors(l, COLOR_ERROR);
         return l;
+}
+
+/* An entry holding value with the cursor after it, where typing goes on. */
+static newtComponent entry(int left, int top, const char *value, int width, int flags)
+{
+        newtComponent e = newtEntry(left, top, "", width, NULL, NEWT_FLAG_SCROLL | flags);
+
+        newtEntrySet(e, value, 1);
+        return e;
 }
 
 static void entry_value(newtComponent e, char *buf, size_t size)
@@ -285,7 +301,7 @@ static enum move screen_welcome(struct tui *t)
 
         newtCenteredWindow(WIN_W, WIN_H, "Welcome");
         newtComponent tb =
-                newtTextbox(1, 0, WIN_W - 2, WIN_H - 2, NEWT_FLAG_WRAP | NEWT_FLAG_SCROLL);
+                newtTextbox(1, 0, WIN_W - 4, WIN_H - 2, NEWT_FLAG_WRAP | NEWT_FLAG_SCROLL);
         newtTextboxSetText(tb, text);
         newtComponent quit = newtCompactButton(WIN_W - 26, WIN_H - 1, "Quit");
         newtComponent next = newtCompactButton(WIN_W - 12, WIN_H - 1, "Next");
@@ -305,7 +321,7 @@ static enum move screen_welcome(struct tui *t)
 
 struct disks_screen {
         struct tui *t;
-        newtComponent tree, ext4, xfs, sizes[5], rest, plan, error;
+        newtComponent tree, details, ext4, xfs, sizes[5], rest, plan, error;
 };
 
 /* Reads the screen's fields into the choices. */
@@ -343,6 +359,12 @@ static void disks_update(newtComponent co, void *data)
         int n = 0;
 
         (void) co;
+        const struct hw_disk *cur = newtCheckboxTreeGetCurrent(s->tree);
+        if (cur) {
+                choices_disk_details(cur, msg, sizeof(msg));
+                set_error(s->details, msg);
+        }
+        msg[0] = '\0';
         free(newtCheckboxTreeGetSelection(s->tree, &n));
         disks_read(s);
         if (n > CHOICES_MAX_DISKS) {
@@ -402,7 +424,9 @@ static enum move screen_disks(struct tui *t)
         if (!offered)
                 newtCheckboxTreeAddItem(s.tree, "(no disk can be installed on)", NULL, 0,
                                         NEWT_ARG_APPEND, NEWT_ARG_LAST);
-        newtFormAddComponent(form, s.tree);
+        s.details = newtLabel(1, 5, "");
+        set_error(s.details, "");
+        newtFormAddComponents(form, s.tree, s.details, NULL);
         newtFormAddComponent(form, newtLabel(1, 6, "Filesystem:"));
         s.ext4 = newtRadiobutton(14, 6, "ext4", strcmp(c->fstype, "xfs") != 0, NULL);
         s.xfs = newtRadiobutton(24, 6, "xfs", strcmp(c->fstype, "xfs") == 0, s.ext4);
@@ -412,8 +436,7 @@ static enum move screen_disks(struct tui *t)
         newtComponentAddCallback(s.xfs, disks_update, &s);
         for (size_t i = 0; i < 5; i++) {
                 newtFormAddComponent(form, newtLabel(size_x[i], size_y[i], size_labels[i]));
-                s.sizes[i] =
-                        newtEntry(size_x[i] + 11, size_y[i], sizes[i], 7, NULL, NEWT_FLAG_SCROLL);
+                s.sizes[i] = entry(size_x[i] + 11, size_y[i], sizes[i], 7, 0);
                 newtComponentAddCallback(s.sizes[i], disks_update, &s);
                 newtFormAddComponent(form, s.sizes[i]);
         }
@@ -503,24 +526,26 @@ struct location_screen {
         bool syncing;
 };
 
-/* Typing in the zone field moves the list to the first zone that starts so. */
-static void zone_typed(newtComponent co, void *data)
+/* Typing in the zone field moves the list to the first zone that starts as the field will
+ * read (a filter sees each key before the entry takes it). */
+static int zone_typed(newtComponent co, void *data, int ch, int cursor)
 {
         struct location_screen *s = data;
-        char v[64];
+        const char *cur = newtEntryGetValue(co);
+        char v[96];
 
-        (void) co;
-        if (s->syncing)
-                return;
-        entry_value(s->zone, v, sizeof(v));
-        for (size_t i = 0; v[0] && i < s->t->n_zones; i++)
+        if (ch < 0x20 || ch >= 0x7f || s->syncing)
+                return ch;
+        (void) snprintf(v, sizeof(v), "%.*s%c%s", cursor, cur, ch, cur + cursor);
+        for (size_t i = 0; i < s->t->n_zones; i++)
                 if (strncasecmp(s->t->zones[i], v, strlen(v)) == 0) {
                         s->syncing = true;
                         newtListboxSetCurrent(s->zones, (int) i);
                         s->syncing = false;
+                        newtRefresh();
                         break;
                 }
-        newtRefresh();
+        return ch;
 }
 
 static void zone_picked(newtComponent co, void *data)
@@ -558,19 +583,19 @@ static enum move screen_location(struct tui *t)
         newtCenteredWindow(WIN_W, WIN_H, "Location and keyboard");
         newtComponent form = newtForm(NULL, NULL, 0);
         newtFormAddComponent(form, newtLabel(1, 0, "Time zone (type to search):"));
-        s.zone = newtEntry(1, 1, c->timezone, 34, NULL, NEWT_FLAG_SCROLL);
+        s.zone = entry(1, 1, c->timezone, 33, 0);
         s.zones = newtListbox(1, 2, WIN_H - 6, NEWT_FLAG_SCROLL);
-        newtListboxSetWidth(s.zones, 34);
+        newtListboxSetWidth(s.zones, 33);
         for (size_t i = 0; i < t->n_zones; i++) {
                 newtListboxAppendEntry(s.zones, t->zones[i], t->zones[i]);
                 if (strcmp(t->zones[i], c->timezone) == 0)
                         newtListboxSetCurrent(s.zones, (int) i);
         }
-        newtFormAddComponent(form, newtLabel(38, 0, "Keyboard layout:"));
-        s.keys = newtListbox(38, 1, WIN_H - 5, NEWT_FLAG_SCROLL);
-        newtListboxSetWidth(s.keys, 36);
+        newtFormAddComponent(form, newtLabel(36, 0, "Keyboard layout:"));
+        s.keys = newtListbox(36, 1, WIN_H - 5, NEWT_FLAG_SCROLL);
+        newtListboxSetWidth(s.keys, 38);
         for (size_t i = 0; i < choices_n_keyboards; i++) {
-                (void) snprintf(line, sizeof(line), "%-22s %s", choices_keyboards[i][1],
+                (void) snprintf(line, sizeof(line), "%-16s %s", choices_keyboards[i][1],
                                 choices_keyboards[i][0]);
                 newtListboxAppendEntry(s.keys, line, choices_keyboards[i][0]);
         }
@@ -581,7 +606,7 @@ static enum move screen_location(struct tui *t)
         s.note = newtLabel(1, WIN_H - 3, "");
         set_error(s.note, t->keymap_note);
         newtComponent error = error_label(WIN_H - 2);
-        newtComponentAddCallback(s.zone, zone_typed, &s);
+        newtEntrySetFilter(s.zone, zone_typed, &s);
         newtComponentAddCallback(s.zones, zone_picked, &s);
         newtComponentAddCallback(s.keys, key_picked, &s);
         newtComponent back = newtCompactButton(WIN_W - 26, WIN_H - 1, "Back");
@@ -593,6 +618,13 @@ static enum move screen_location(struct tui *t)
                 char msg[256];
                 m = run_form(form, back, next, NULL);
                 entry_value(s.zone, c->timezone, sizeof(c->timezone));
+                /* What was typed to search, completed by the list's choice. */
+                const char *z = newtListboxGetCurrent(s.zones);
+                if (z && choices_check(c, &t->hw, CHOICES_TIMEZONE, NULL, 0) < 0 &&
+                    strncasecmp(z, c->timezone, strlen(c->timezone)) == 0) {
+                        (void) snprintf(c->timezone, sizeof(c->timezone), "%s", z);
+                        newtEntrySet(s.zone, z, 1);
+                }
                 const char *k = newtListboxGetCurrent(s.keys);
                 if (k)
                         (void) snprintf(c->keyboard, sizeof(c->keyboard), "%s", k);
@@ -621,7 +653,7 @@ static void strength_update(newtComponent co, void *data)
 {
         newtComponent label = data;
 
-        set_error(label, choices_password_strength(newtEntryGetValue(co)));
+        set_text(label, WIN_W - 19, choices_password_strength(newtEntryGetValue(co)));
         newtRefresh();
 }
 
@@ -670,18 +702,18 @@ static enum move screen_accounts(struct tui *t)
                                              "The root password, twice (8 characters or "
                                              "more):"));
         newtFormAddComponent(form, newtLabel(1, 2, "Password"));
-        newtComponent p1 = newtEntry(18, 2, "", 30, NULL, NEWT_FLAG_PASSWORD | NEWT_FLAG_SCROLL);
+        newtComponent p1 = entry(18, 2, "", 30, NEWT_FLAG_PASSWORD);
         newtFormAddComponent(form, newtLabel(1, 3, "Again"));
-        newtComponent p2 = newtEntry(18, 3, "", 30, NULL, NEWT_FLAG_PASSWORD | NEWT_FLAG_SCROLL);
+        newtComponent p2 = entry(18, 3, "", 30, NEWT_FLAG_PASSWORD);
         newtComponent strength = newtLabel(18, 4, "");
-        set_error(strength, c->root_hash[0] ? "(set; leave both empty to keep it)" : "");
+        set_text(strength, WIN_W - 19, c->root_hash[0] ? "(set; leave both empty to keep it)" : "");
         newtLabelSetColors(strength, COLOR_OK);
         newtComponentAddCallback(p1, strength_update, strength);
         newtFormAddComponent(form, newtLabel(1, 6, "Admin e-mail"));
-        newtComponent mail = newtEntry(18, 6, c->email, 40, NULL, NEWT_FLAG_SCROLL);
+        newtComponent mail = entry(18, 6, c->email, 40, 0);
         newtFormAddComponent(form, newtLabel(18, 7, "(optional: root's mail goes there)"));
         newtFormAddComponent(form, newtLabel(1, 9, "SSH key"));
-        newtComponent key = newtEntry(18, 9, c->sshkey, WIN_W - 20, NULL, NEWT_FLAG_SCROLL);
+        newtComponent key = entry(18, 9, c->sshkey, WIN_W - 20, 0);
         newtFormAddComponent(form, newtLabel(18, 10,
                                              "(optional: the key line itself, or where "
                                              "to read it:"));
@@ -791,17 +823,17 @@ static enum move screen_network(struct tui *t)
                         newtListboxSetCurrent(nics, (int) i);
         }
         newtFormAddComponent(form, newtLabel(1, 6, "Host name (FQDN)"));
-        newtComponent host = newtEntry(20, 6, c->hostname, 40, NULL, NEWT_FLAG_SCROLL);
+        newtComponent host = entry(20, 6, c->hostname, 40, 0);
         s.dhcp = newtRadiobutton(1, 7, "DHCP", c->dhcp, NULL);
         s.stat = newtRadiobutton(12, 7, "Static:", !c->dhcp, s.dhcp);
         newtFormAddComponent(form, newtLabel(1, 8, "Address/prefix"));
-        s.address = newtEntry(20, 8, c->address, 20, NULL, NEWT_FLAG_SCROLL);
+        s.address = entry(20, 8, c->address, 20, 0);
         newtFormAddComponent(form, newtLabel(1, 9, "Gateway"));
-        s.gateway = newtEntry(20, 9, c->gateway, 20, NULL, NEWT_FLAG_SCROLL);
+        s.gateway = entry(20, 9, c->gateway, 20, 0);
         newtFormAddComponent(form, newtLabel(1, 10, "DNS servers"));
-        s.dns = newtEntry(20, 10, c->dns, 40, NULL, NEWT_FLAG_SCROLL);
+        s.dns = entry(20, 10, c->dns, 40, 0);
         newtFormAddComponent(form, newtLabel(1, 12, "VM bridge"));
-        newtComponent bridge = newtEntry(20, 12, c->bridge, 15, NULL, NEWT_FLAG_SCROLL);
+        newtComponent bridge = entry(20, 12, c->bridge, 15, 0);
         if (t->have_lease) {
                 (void) snprintf(line, sizeof(line), "(DHCP gave %s %s now)", t->lease.nic,
                                 t->lease.address);
@@ -931,11 +963,11 @@ static int summary_text(struct tui *t, char **ret, struct err *err)
                         if (strcmp(t->hw.disks[k].name, d->name) == 0)
                                 h = &t->hw.disks[k];
                 if (d->wipe)
-                        fprintf(f, "ERASED: %s, %s %s, serial %s%s%s\n", d->path,
+                        fprintf(f, "ERASED: %s, %s, %s\n        serial %s, %s%s\n", d->path,
                                 units_format_bytes(d->size, sz, sizeof(sz)),
                                 h && h->model[0] ? h->model : "(no model)",
                                 h && h->serial[0] ? h->serial : "(none)",
-                                d->holds[0] ? ", with " : "", d->holds);
+                                d->holds[0] ? "with " : "blank", d->holds);
         }
         fprintf(f, "\nTime zone %s, keyboard %s\n", c->timezone, c->keyboard);
         fprintf(f, "Root password set%s%s%s\n", c->sshkey[0] ? ", SSH key for root" : "",
@@ -965,7 +997,7 @@ static enum move screen_summary(struct tui *t)
                 newtCenteredWindow(WIN_W, WIN_H, "Summary: check before anything is written");
                 newtComponent form = newtForm(NULL, NULL, 0);
                 newtComponent tb =
-                        newtTextbox(1, 0, WIN_W - 2, WIN_H - 2, NEWT_FLAG_SCROLL | NEWT_FLAG_WRAP);
+                        newtTextbox(1, 0, WIN_W - 4, WIN_H - 2, NEWT_FLAG_SCROLL | NEWT_FLAG_WRAP);
                 newtTextboxSetText(tb, text);
                 newtComponent back = newtCompactButton(1, WIN_H - 1, "Back");
                 newtComponent save = newtCompactButton(20, WIN_H - 1, "Save answer file");
@@ -1082,7 +1114,7 @@ static int screen_failed(struct tui *t, const char *msg)
                 newtCenteredWindow(WIN_W, WIN_H, "The install failed");
                 newtComponent form = newtForm(NULL, NULL, 0);
                 newtComponent tb =
-                        newtTextbox(1, 0, WIN_W - 2, WIN_H - 3, NEWT_FLAG_WRAP | NEWT_FLAG_SCROLL);
+                        newtTextbox(1, 0, WIN_W - 4, WIN_H - 3, NEWT_FLAG_WRAP | NEWT_FLAG_SCROLL);
                 _cleanup_free_ char *text = NULL;
                 if (asprintf(&text,
                              "%s\n\nThe full log is %s here (Alt-F3 shows it; Alt-F2 is a "
@@ -1138,12 +1170,16 @@ static void screen_done(struct tui *t, const struct pipeline_result *res)
                      "  ssh root@%s\n"
                      "  virsh -c qemu+ssh://root@%s/system list --all\n"
                      "  virt-manager: File > Add Connection, QEMU/KVM over SSH to %s\n\n"
-                     "Its install log: /var/log/kvmforge/install.log on the node (and %s here).\n"
-                     "Take the install medium out; the node boots from its disk.",
+                     "Its install log: /var/log/kvmforge/install.log on the node (and %s here).%s",
                      arg_dry_run ? "Planned (a dry run: nothing was written):" : "Installed",
                      res->hostname[0] ? res->hostname : c->hostname, res->disks, addr,
-                     c->dhcp ? " (DHCP: the address the lease gave now)" : "", addr, addr, addr,
-                     arg_log) < 0)
+                     !c->dhcp        ? ""
+                     : t->have_lease ? " (DHCP: the address of the lease here; it may change)"
+                                     : " (DHCP: its address is the DHCP server's choice)",
+                     addr, addr, addr, arg_log,
+                     arg_dry_run
+                             ? ""
+                             : "\nTake the install medium out; the node boots from its disk.") < 0)
                 return;
         newtWinMessage("Done", arg_medium && !arg_no_reboot && !arg_dry_run ? "Reboot" : "Exit",
                        "%s", text);
