@@ -408,7 +408,7 @@ static enum move screen_disks(struct tui *t)
                                              "Space marks the disk to install on; mark "
                                              "two for a RAID1 mirror:"));
         s.tree = newtCheckboxTree(1, 1, 4, NEWT_FLAG_SCROLL);
-        newtCheckboxTreeSetWidth(s.tree, WIN_W - 3);
+        newtCheckboxTreeSetWidth(s.tree, WIN_W - 4);
         for (size_t i = 0; i < t->hw.n_disks; i++) {
                 const struct hw_disk *d = &t->hw.disks[i];
                 if (!hw_disk_usable(d))
@@ -445,7 +445,7 @@ static enum move screen_disks(struct tui *t)
         newtFormAddComponent(form, s.rest);
         newtFormAddComponent(form, newtLabel(1, 9, "(sizes empty: automatic, as the plan shows)"));
         s.error = error_label(10);
-        s.plan = newtTextbox(1, 11, WIN_W - 2, WIN_H - 12, NEWT_FLAG_SCROLL);
+        s.plan = newtTextbox(1, 11, WIN_W - 4, WIN_H - 12, NEWT_FLAG_SCROLL);
         newtComponent back = newtCompactButton(WIN_W - 26, WIN_H - 1, "Back");
         newtComponent next = newtCompactButton(WIN_W - 12, WIN_H - 1, "Next");
         newtFormAddComponents(form, s.error, s.plan, back, next, NULL);
@@ -1070,7 +1070,7 @@ static int run_install(struct tui *t, struct pipeline_result *res, struct err *e
         newtComponent form = newtForm(NULL, NULL, 0);
         p.step = newtLabel(1, 0, "");
         p.scale = newtScale(1, 1, WIN_W - 2, 100);
-        p.lines = newtTextbox(1, 3, WIN_W - 2, 6, 0);
+        p.lines = newtTextbox(1, 3, WIN_W - 4, 6, 0);
         newtFormAddComponents(form, p.step, p.scale, p.lines,
                               newtLabel(1, 10, "The log: Alt-F3 (its file: " DEFAULT_LOG ")"),
                               NULL);

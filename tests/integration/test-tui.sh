@@ -149,7 +149,7 @@ keys F12
 # ---- 2. disks and layout ----
 check "disks: the largest disk is marked, the others listed with what they hold" \
         "[*] nvme0n1    1.0 TiB nvme  INTEL SSDPE2KX010T8" "[ ] sda      240.0 GiB sata  Samsung SSD 870" \
-        "a gpt partition ta" "[ ] sdc      500.0 GiB sata  WDC WD5000AAKX"
+        "a gpt partition" "[ ] sdc      500.0 GiB sata  WDC WD5000AAKX"
 check_not "disks: the install medium (sdb) is not offered" "Cruzer"
 check "disks: the plan for the default is shown" "Disk /dev/nvme0n1 (1.0 TiB)" "VG kvmforge"
 keys Down
