@@ -34,7 +34,8 @@ DEB_BUILD := gcc make pkg-config libc6-dev zlib1g-dev libdeflate-dev libssl-dev 
 # What `kvmforge-image iso` runs or copies into the live environment (defined before
 # DEB_TEST, which includes it: := expands at once, and an undefined name is empty).
 DEB_ISO   := mmdebstrap grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfstools zstd \
-             lvm2 thin-provisioning-tools mdadm e2fsprogs xfsprogs util-linux busybox xorriso
+             lvm2 thin-provisioning-tools mdadm e2fsprogs xfsprogs util-linux busybox xorriso \
+             ncurses-base tzdata console-setup kbd
 DEB_TEST  := libcmocka-dev qemu-utils e2fsprogs time python3 openssl iproute2 \
              libvirt-daemon-system libvirt-clients qemu-system-x86 \
              ovmf syslinux syslinux-common mtools dosfstools cpio fdisk lvm2 thin-provisioning-tools xfsprogs mdadm binutils xz-utils \

@@ -3,21 +3,35 @@
 #include "answer.h"
 #include "bootmenu.h"
 #include "child.h"
+#include "choices.h"
 #include "cleanup.h"
 #include "file.h"
 #include "initramfs.h"
 #include "kickstart.h"
 #include "payload.h"
 #include "pipeline.h"
+#include "strv.h"
+#include "target.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#define ZONEINFO_DEPTH   4          /* Area/Region/City is as deep as tzdata goes */
+#define ZONEINFO_MAX     4096       /* entries; tzdata has about 600 outside posix/ and right/ */
+#define KEYMAP_TEXT_MAX  (4u << 20) /* ckbcomp's output: about 120 KiB for a full map */
+#define KEYMAP_BIN_MAX   (1u << 20) /* loadkeys -b: 263 bytes and 256 per table, 256 at most */
+#define BKEYMAP_MAGIC    "bkeymap"
+#define BKEYMAP_MIN_SIZE (7 + 256 + 256) /* the magic, the table flags, one table */
+#define ZONEINFO_HOST    "/usr/share/zoneinfo"
 
 const char *const isobuild_modules[] = {
         /* disks and their buses */
@@ -38,6 +52,19 @@ const char *const isobuild_programs[] = {
         "kvmforge-install", "lvm",    "mdadm",      "mkfs.ext4", "mkfs.xfs",
         "mkfs.vfat",        "mkswap", "thin_check", "blkid",     NULL
 };
+
+/* The terminal types newt (through slang) may be started with: the console's (linux, xterm on
+ * a serial line), a VT100 family for old serial terminals, and what people run minicom or
+ * ipmitool in. Each from the first of these directories that has it. */
+static const char *const terminfo_names[] = {
+        "linux",  "vt100",           "vt102", "vt220",         "xterm", "xterm-256color",
+        "screen", "screen-256color", "tmux",  "tmux-256color", NULL
+};
+static const char *const terminfo_dirs[] = { "/usr/share/terminfo", "/lib/terminfo",
+                                             "/usr/lib/terminfo", "/etc/terminfo", NULL };
+/* The zone tables the installer lists zones from; the rest of tzdata's text files (tzdata.zi,
+ * leapseconds) are for zic and stay out. */
+static const char *const zoneinfo_tables[] = { "zone1970.tab", "zone.tab", "iso3166.tab", NULL };
 
 static const char *const payload_tools[][3] = {
         /* built program or data file, where it goes in the node, mode */
@@ -132,12 +159,332 @@ static int write_package_list(const char *status, const char *out, struct err *e
         return 0;
 }
 
+/* ---- what the text UI needs on the console: terminfo, time zones, keymaps ---- */
+
+/* A line in the build's log (mmdebstrap's and the tools' output), for what is left out. */
+static void log_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(int fd, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (fd < 0)
+                return;
+        va_start(ap, fmt);
+        (void) vdprintf(fd, fmt, ap);
+        va_end(ap);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The entries of terminfo_names this machine has (ncurses-base), as
+ * /usr/share/terminfo/L/NAME, where slang looks. A missing one is logged and left out. */
+static int add_terminfo(struct initramfs *ird, int log_fd, size_t *ret_n, struct err *err)
+{
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; terminfo_names[i]; i++) {
+                const char *name = terminfo_names[i];
+                char src[PATH_MAX], dst[PATH_MAX];
+                bool found = false;
+
+                for (size_t d = 0; terminfo_dirs[d] && !found; d++) {
+                        (void) snprintf(src, sizeof(src), "%s/%c/%s", terminfo_dirs[d], name[0],
+                                        name);
+                        found = access(src, R_OK) == 0;
+                }
+                if (!found) {
+                        log_line(log_fd,
+                                 "kvmforge-image: no terminfo entry '%s' on this machine, "
+                                 "ignoring\n",
+                                 name);
+                        continue;
+                }
+                (void) snprintf(dst, sizeof(dst), "/usr/share/terminfo/%c/%s", name[0], name);
+                if ((r = initramfs_add_file(ird, src, dst, 0644, err)) < 0)
+                        return r;
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+struct zonewalk {
+        struct initramfs *ird;
+        char root[PATH_MAX]; /* the host's zoneinfo, symbolic links resolved */
+        size_t n;
+};
+
+static bool zone_file(const char *path)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        char magic[4];
+
+        return fd >= 0 && read(fd, magic, sizeof(magic)) == (ssize_t) sizeof(magic) &&
+               memcmp(magic, "TZif", 4) == 0;
+}
+
+/* Whether a path (or a link's target) passes through posix/ or right/, which stay out. */
+static bool zone_excluded(const char *path)
+{
+        for (const char *p = path; p; p = strchr(p, '/')) {
+                if (*p == '/')
+                        p++;
+                if (strncmp(p, "posix/", 6) == 0 || strncmp(p, "right/", 6) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* tzdata's links ("Cuba -> America/Havana", "UTC -> Etc/UTC") stay links when they are
+ * relative and end at a zone file inside the tree, off posix/ and right/; "localtime ->
+ * /etc/localtime" does not. */
+static bool zone_link_kept(const struct zonewalk *w, const char *path, const char *target)
+{
+        char real[PATH_MAX];
+        size_t len = strlen(w->root);
+
+        if (target[0] == '/' || zone_excluded(target) || !realpath(path, real))
+                return false;
+        if (strncmp(real, w->root, len) != 0 || real[len] != '/' || zone_excluded(real + len + 1))
+                return false;
+        return zone_file(real);
+}
+
+static bool zone_table(const char *name)
+{
+        for (size_t i = 0; zoneinfo_tables[i]; i++)
+                if (strcmp(name, zoneinfo_tables[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* The zone files, links and tables under REL, in sorted order. */
+static int zoneinfo_walk(struct zonewalk *w, const char *rel, int depth, struct err *err)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        int r = 0;
+
+        if (depth > ZONEINFO_DEPTH)
+                return 0;
+        if (asprintf(&dir, "%s%s%s", w->root, rel[0] ? "/" : "", rel) < 0)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return err_set(err, -errno, "cannot read '%s': %m", dir);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' &&
+                    (depth > 0 ||
+                     (strcmp(de->d_name, "posix") != 0 && strcmp(de->d_name, "right") != 0)) &&
+                    (r = strv_addf(&names, &n, "%s", de->d_name)) < 0)
+                        goto out;
+        if (n)
+                qsort(names, n, sizeof(*names), cmp_str);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_free_ char *sub = NULL, *src = NULL, *dst = NULL;
+                char target[PATH_MAX];
+                struct stat st;
+                ssize_t len;
+
+                if (asprintf(&sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]) < 0 ||
+                    asprintf(&src, "%s/%s", w->root, sub) < 0 ||
+                    asprintf(&dst, "%s/%s", ISOBUILD_ZONEINFO_DIR, sub) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (lstat(src, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        r = zoneinfo_walk(w, sub, depth + 1, err);
+                        continue;
+                }
+                if (w->n >= ZONEINFO_MAX) {
+                        r = err_set(err, -E2BIG, "'%s' has more than %d files", w->root,
+                                    ZONEINFO_MAX);
+                        break;
+                }
+                if (S_ISLNK(st.st_mode)) {
+                        len = readlink(src, target, sizeof(target) - 1);
+                        if (len <= 0)
+                                continue;
+                        target[len] = '\0';
+                        if (!zone_link_kept(w, src, target))
+                                continue;
+                        r = initramfs_add_symlink(w->ird, dst, target, err);
+                } else if (S_ISREG(st.st_mode) &&
+                           ((depth == 0 && zone_table(names[i])) || zone_file(src))) {
+                        r = initramfs_add_file(w->ird, src, dst, 0644, err);
+                } else {
+                        continue;
+                }
+                if (r >= 0)
+                        w->n++;
+        }
+out:
+        strv_free(&names, &n);
+        return r;
+}
+
+/* The host's time zones as ISOBUILD_ZONEINFO_DIR: the installer lists zones from its tables
+ * and checks a zone by its file. Without tzdata on this machine: logged, none. */
+static int add_zoneinfo(struct initramfs *ird, int log_fd, size_t *ret_n, struct err *err)
+{
+        struct zonewalk w = { .ird = ird };
+        int r;
+
+        if (!realpath(ZONEINFO_HOST, w.root)) {
+                log_line(log_fd,
+                         "kvmforge-image: no '%s' (tzdata): no time zones but UTC, ignoring\n",
+                         ZONEINFO_HOST);
+                *ret_n = 0;
+                return 0;
+        }
+        if ((r = zoneinfo_walk(&w, "", 0, err)) < 0)
+                return r;
+        *ret_n = w.n;
+        return 0;
+}
+
+/* The standard output of argv (its stderr goes to log_fd), at most max bytes, NUL-terminated:
+ * 0, or -errno with err saying what failed. */
+static int run_output(const char *what, char *const argv[], int log_fd, size_t max, char **ret,
+                      size_t *ret_len, struct err *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+        bool too_big = false;
+        int fd, r, read_errno = 0;
+        pid_t pid;
+
+        if ((r = child_reader(argv, log_fd, &pid, &fd, err)) < 0)
+                return r;
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        char *nb;
+
+                        if (cap > max) {
+                                too_big = true;
+                                break;
+                        }
+                        cap = cap ? cap * 2 : 64 * 1024;
+                        nb = realloc(buf, cap + 1);
+                        if (!nb) {
+                                read_errno = ENOMEM;
+                                break;
+                        }
+                        buf = nb;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        read_errno = errno;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        (void) close(fd); /* a child still writing gets SIGPIPE */
+        r = child_wait(what, argv[0], pid, too_big || read_errno ? NULL : err);
+        if (too_big || len > max)
+                return err_set(err, -EFBIG, "%s: %s wrote more than %zu bytes", what, argv[0], max);
+        if (read_errno)
+                return err_set(err, -read_errno, "%s: cannot read what %s wrote: %s", what, argv[0],
+                               strerror(read_errno));
+        if (r < 0)
+                return r;
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+/* NAME (kbd's console name) as DIR/NAME.bmap, made as the node's console-setup makes its
+ * keymap: ckbcomp turns the XKB layout target_keyboard_map() gives into kbd's text form, then
+ * loadkeys --bkeymap compiles it for the Unicode console (as busybox's loadkmap takes it).
+ * Neither needs a console or a terminal. The file's size, or -errno with err. */
+static int make_keymap(const char *name, const char *dir, int log_fd, size_t *ret_size,
+                       struct err *err)
+{
+        char layout[64], variant[64], kmap[PATH_MAX], bmap[PATH_MAX];
+        _cleanup_free_ char *text = NULL, *bin = NULL;
+        size_t text_len, bin_len;
+        int r;
+
+        if (target_keyboard_map(name, layout, sizeof(layout), variant, sizeof(variant)) < 0)
+                return err_set(err, -EINVAL, "no XKB layout for it");
+        char *ckbcomp[] = { "ckbcomp", "-model", "pc105", layout, variant, NULL };
+        if ((r = run_output("making the keymap", ckbcomp, log_fd, KEYMAP_TEXT_MAX, &text, &text_len,
+                            err)) < 0)
+                return r;
+        (void) snprintf(kmap, sizeof(kmap), "%s/%s.kmap", dir, name);
+        if ((r = file_write_atomic(kmap, text, text_len, 0644, err)) < 0)
+                return r;
+        char *loadkeys[] = { "loadkeys", "--unicode", "--bkeymap", kmap, NULL };
+        if ((r = run_output("compiling the keymap", loadkeys, log_fd, KEYMAP_BIN_MAX, &bin,
+                            &bin_len, err)) < 0)
+                return r;
+        if (bin_len < BKEYMAP_MIN_SIZE || memcmp(bin, BKEYMAP_MAGIC, strlen(BKEYMAP_MAGIC)) != 0)
+                return err_set(err, -EBADMSG, "loadkeys wrote no binary keymap (%zu bytes)",
+                               bin_len);
+        (void) snprintf(bmap, sizeof(bmap), "%s/%s.bmap", dir, name);
+        if ((r = file_write_atomic(bmap, bin, bin_len, 0644, err)) < 0)
+                return r;
+        *ret_size = bin_len;
+        return 0;
+}
+
+/* A keymap for each keyboard the installer offers (choices_keyboards) in DIR. One that cannot
+ * be made is skipped with a line in the log (the installer then leaves the console's keymap
+ * as it is), never failing the build; the names skipped go into skipped. */
+static int make_keymaps(const char *dir, int log_fd, size_t *ret_made, size_t *ret_bytes,
+                        char *skipped, size_t size, struct err *err)
+{
+        size_t made = 0, bytes = 0, used = 0;
+        int r;
+
+        if ((r = file_mkdir_parents(dir, 0755, true)) < 0)
+                return err_set(err, r, "cannot make '%s': %s", dir, strerror(-r));
+        skipped[0] = '\0';
+        for (size_t i = 0; i < choices_n_keyboards; i++) {
+                const char *name = choices_keyboards[i][0];
+                struct err kerr = { { 0 } };
+                size_t n = 0;
+
+                if (make_keymap(name, dir, log_fd, &n, &kerr) < 0) {
+                        log_line(log_fd, "kvmforge-image: no keymap '%s': %s, ignoring\n", name,
+                                 kerr.msg);
+                        if (used < size) {
+                                int w = snprintf(skipped + used, size - used, "%s%s",
+                                                 used ? " " : "", name);
+                                used += w > 0 ? (size_t) w : 0;
+                        }
+                        continue;
+                }
+                made++;
+                bytes += n;
+        }
+        *ret_made = made;
+        *ret_bytes = bytes;
+        return 0;
+}
+
 static int build_initramfs(const struct isobuild_options *o, const char *boot, const char *out,
-                           const char *release, struct err *err)
+                           const char *release, const char *keymaps, char *what, size_t size,
+                           struct err *err)
 {
         struct initramfs *ird = NULL;
         char path[PATH_MAX], mods[PATH_MAX];
-        size_t n_mods = 0;
+        size_t n_mods = 0, n_terminfo = 0, n_zones = 0, n_keymaps = 0;
+        struct stat st;
         int r;
 
         if ((r = initramfs_new(out, &ird, err)) < 0)
@@ -170,12 +517,35 @@ static int build_initramfs(const struct isobuild_options *o, const char *boot, c
             (r = initramfs_add_file(ird, "/etc/ssl/certs/ca-certificates.crt",
                                     "/etc/ssl/certs/ca-certificates.crt", 0644, err)) < 0)
                 goto out;
+        /* The text UI: newt reads the terminal's terminfo entry, the time zone screen zoneinfo,
+         * and a keyboard chosen there is loaded at once from its keymap. */
+        if ((r = add_terminfo(ird, o->log_fd, &n_terminfo, err)) < 0 ||
+            (r = add_zoneinfo(ird, o->log_fd, &n_zones, err)) < 0)
+                goto out;
+        for (size_t i = 0; i < choices_n_keyboards; i++) {
+                char dst[PATH_MAX];
+
+                (void) snprintf(path, sizeof(path), "%s/%s.bmap", keymaps, choices_keyboards[i][0]);
+                if (access(path, R_OK) < 0)
+                        continue;
+                (void) snprintf(dst, sizeof(dst), "%s/%s.bmap", ISOBUILD_KEYMAP_DIR,
+                                choices_keyboards[i][0]);
+                if ((r = initramfs_add_file(ird, path, dst, 0644, err)) < 0)
+                        goto out;
+                n_keymaps++;
+        }
         for (size_t i = 0; isobuild_modules[i]; i++)
                 n_mods++;
         (void) snprintf(mods, sizeof(mods), "%s/modules/%s", boot, release);
         if ((r = initramfs_add_modules(ird, mods, isobuild_modules, n_mods, err)) < 0)
                 goto out;
-        r = initramfs_finish(ird, err);
+        if ((r = initramfs_finish(ird, err)) < 0)
+                goto out;
+        (void) snprintf(what, size,
+                        "written, %.1f MiB, with %zu terminfo entries, %zu time zone files and "
+                        "%zu keymaps",
+                        stat(out, &st) == 0 ? (double) st.st_size / (1 << 20) : 0.0, n_terminfo,
+                        n_zones, n_keymaps);
 out:
         initramfs_free(ird);
         return r;
@@ -249,12 +619,28 @@ int isobuild_run(const struct isobuild_options *o, const char *out, struct err *
         if ((r = write_package_list(status, path, err)) < 0)
                 goto out;
 
+        /* Console keymaps for the installer's keyboard screen (a few seconds: ckbcomp is
+         * Perl), made here because the live environment has no ckbcomp. */
+        char keymaps[PATH_MAX], skipped[512];
+        size_t n_keymaps = 0, keymap_bytes = 0;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        stage(o, "keymaps", NULL, "console keymaps for the keyboards offered");
+        (void) snprintf(keymaps, sizeof(keymaps), "%s/keymaps", work);
+        if ((r = make_keymaps(keymaps, o->log_fd, &n_keymaps, &keymap_bytes, skipped,
+                              sizeof(skipped), err)) < 0)
+                goto out;
+        (void) snprintf(what, sizeof(what), "%zu of %zu made, %zu KiB%s%s", n_keymaps,
+                        choices_n_keyboards, keymap_bytes >> 10,
+                        skipped[0] ? "; skipped (see the log): " : "", skipped);
+        stage(o, "keymaps", &t, what);
+
         clock_gettime(CLOCK_MONOTONIC, &t);
         stage(o, "initramfs", NULL, "the live environment");
         (void) snprintf(path, sizeof(path), "%s/boot/initrd.img", staging);
-        if ((r = build_initramfs(o, boot, path, info.kernel_release, err)) < 0)
+        if ((r = build_initramfs(o, boot, path, info.kernel_release, keymaps, what, sizeof(what),
+                                 err)) < 0)
                 goto out;
-        stage(o, "initramfs", &t, "written");
+        stage(o, "initramfs", &t, what);
 
         (void) snprintf(path, sizeof(path), "%s/vmlinuz", boot);
         char dst[PATH_MAX];

@@ -1,11 +1,20 @@
 #pragma once
 /* Building the installer ISO, end to end: the answer checked (a bad one fails the build with
- * its line), the payload (payload.c), the live environment's initramfs (initramfs.c) with
- * kvmforge-install and the tools the install runs, then the hybrid BIOS/UEFI ISO with its
- * boot menu (bootmenu.c, isofs.c). Each stage is reported with its duration. */
+ * its line), the payload (payload.c), console keymaps for the keyboards the installer offers
+ * (ckbcomp and loadkeys; one that cannot be made is logged and skipped), the live
+ * environment's initramfs (initramfs.c) with kvmforge-install and the tools the install runs,
+ * the terminfo entries newt needs, the host's time zones and those keymaps, then the hybrid
+ * BIOS/UEFI ISO with its boot menu (bootmenu.c, isofs.c). Each stage is reported with its
+ * duration. */
 #include "err.h"
 #include <stdbool.h>
 #include <stddef.h>
+
+/* In the live environment: a keymap per keyboard of choices_keyboards that could be made, as
+ * NAME.bmap (busybox's `loadkmap < FILE` loads it on a VT), and tzdata's zone files, links and
+ * zone1970.tab, zone.tab and iso3166.tab (not posix/ and right/). */
+#define ISOBUILD_KEYMAP_DIR   "/usr/share/kvmforge/keymaps"
+#define ISOBUILD_ZONEINFO_DIR "/usr/share/zoneinfo"
 
 struct isobuild_options {
         const char *suite, *mirror; /* the payload's Debian; NULL: payload.h's defaults */

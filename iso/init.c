@@ -6,7 +6,13 @@
  *  2. Reads /proc/cmdline: kvmforge.mode=install|unattended|rescue|report (install),
  *     kvmforge.onerror=shell|poweroff|reboot (shell), kvmforge.medium=ID, kvmforge.wait=S
  *     (how long to look for the medium, 30), kvmforge.hostname=NAME, kvmforge.debug,
- *     console= (a serial console gets TERM=vt100).
+ *     kvmforge.term=NAME (the console's TERM), console=. TERM on the console is linux on a VGA
+ *     console (ttyN) and xterm on a serial one: 8 colours and VT100 line drawing, which
+ *     minicom, screen, tmux and ipmitool's SOL all show (vt100 has no colours), with the
+ *     terminfo entries common/isobuild.c puts in /usr/share/terminfo. kvmforge.term=NAME
+ *     overrides it (vt100 for a terminal without colours, xterm-256color, screen, tmux, ...;
+ *     only the entries isobuild.c lists are there). A serial console also gets
+ *     KVMFORGE_SERIAL=1. The VTs tty2 and tty3 always get linux.
  *  3. Loads the modules of /etc/kvmforge/modules in order (finit_module, parameters from the
  *     command line as modprobe would pass them); a failure is a warning. Then efivarfs.
  *  4. Looks for the install medium: every sr*, sd*, vd*, nvme*n* disk and partition, mounted
@@ -16,10 +22,13 @@
  *  5. Hostname, lo up, DHCP in the background on each ethernet NIC (busybox udhcpc with
  *     iso/udhcpc.script as /etc/kvmforge/udhcpc.script or, failing that, busybox's default
  *     /usr/share/udhcpc/default.script; its output in /run/kvmforge/dhcp-IFACE.log).
- *  6. Runs, on the console as its controlling terminal: install -> kvmforge-install install
- *     --medium DIR, unattended -> the same with --unattended, report -> kvmforge-install
- *     detect, then waits for Enter; rescue -> a shell. A second shell runs on tty2 when
- *     there is a VGA console.
+ *  6. Runs, on the console as its controlling terminal: install -> kvmforge-install tui
+ *     --medium DIR (the text UI), unattended -> kvmforge-install install --medium DIR
+ *     --unattended, report -> kvmforge-install detect, then waits for Enter; rescue -> a
+ *     shell. A terminal that reports no window size (a serial line says 0x0) is set to 80x24
+ *     first, so that newt draws a whole screen. When there is a VGA console, a shell runs on
+ *     tty2 (Alt-F2) and `tail -F` of the install log on tty3 (Alt-F3), each started again when
+ *     it ends. The first lines on the console say which console has what.
  *  7. Success (the installer normally reboots or powers off itself) -> power off. Failure ->
  *     one line naming the log, then kvmforge.onerror: a shell (power off when it exits),
  *     power off or reboot. A missing medium is such a failure too (install modes only).
@@ -53,6 +62,11 @@
 #define MARKER         ".kvmforge-medium"
 #define INSTALLER      "/usr/sbin/kvmforge-install"
 #define INSTALL_LOG    "/tmp/kvmforge-install.log"
+#define TERM_SERIAL    "xterm"
+#define TERM_VT        "linux"
+#define TERM_MAX       32
+#define WINSIZE_ROWS   24 /* for a terminal that reports none */
+#define WINSIZE_COLS   80
 #define UDHCPC_SCRIPT  "/etc/kvmforge/udhcpc.script"
 #define UDHCPC_DEFAULT "/usr/share/udhcpc/default.script" /* busybox's own default */
 #define SHELL          "/bin/sh"
@@ -77,9 +91,10 @@ static char arg_id[ID_MAX];
 static long arg_wait_s = WAIT_DEFAULT_S;
 static char arg_hostname[64] = "kvmforge";
 static bool serial_console;
+static char arg_term[TERM_MAX];
 static char console_dev[64] = "/dev/console";
-static pid_t tty2_pid;
-static bool tty2_wanted;
+static pid_t tty2_pid, tty3_pid;
+static bool tty2_wanted; /* a VGA console: a shell on tty2, the log on tty3 */
 
 /* ---- messages: one line each on the console (fd 2) ---- */
 
@@ -187,6 +202,18 @@ static void chomp(char *s)
                 s[--len] = '\0';
 }
 
+static const char *find_exe(const char *name, char *buf, size_t size)
+{
+        static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
+
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                (void) snprintf(buf, size, "%s/%s", dirs[i], name);
+                if (access(buf, X_OK) == 0)
+                        return buf;
+        }
+        return NULL;
+}
+
 static void mount_fs(const char *source, const char *dir, const char *type, unsigned long flags,
                      const char *data)
 {
@@ -249,6 +276,19 @@ static bool cmdline_get(const char *key, char *ret, size_t size)
         return found;
 }
 
+/* A terminfo name: what ncurses' and slang's file names allow, without '/' or a leading '.'. */
+static bool term_valid(const char *v)
+{
+        size_t len = strlen(v);
+
+        if (len == 0 || len >= TERM_MAX || v[0] == '.')
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!isalnum((unsigned char) v[i]) && !strchr("._+-", v[i]))
+                        return false;
+        return true;
+}
+
 static void parse_cmdline(void)
 {
         char v[ID_MAX];
@@ -292,6 +332,14 @@ static void parse_cmdline(void)
         }
         if (cmdline_get("kvmforge.hostname", v, sizeof(v)) && v[0])
                 (void) snprintf(arg_hostname, sizeof(arg_hostname), "%.63s", v);
+        if (cmdline_get("kvmforge.term", v, sizeof(v))) {
+                if (term_valid(v))
+                        (void) snprintf(arg_term, sizeof(arg_term), "%.*s", TERM_MAX - 1, v);
+                else
+                        warn("bad kvmforge.term='%s' (a terminfo name such as xterm or vt100), "
+                             "ignoring it",
+                             v);
+        }
         if (cmdline_get("console", v, sizeof(v)))
                 serial_console = strncmp(v, "ttyS", 4) == 0 || strncmp(v, "ttyAMA", 6) == 0 ||
                                  strncmp(v, "hvc", 3) == 0 || strncmp(v, "ttyUSB", 6) == 0;
@@ -581,22 +629,46 @@ static bool find_medium(void)
 
 /* ---- processes ---- */
 
-static void build_env(char **env, size_t size, bool medium)
+/* The console's TERM: kvmforge.term=, else xterm on a serial line and linux on a VT. */
+static const char *console_term(void)
 {
-        static char term[32];
+        return arg_term[0] ? arg_term : serial_console ? TERM_SERIAL : TERM_VT;
+}
+
+/* The environment of a program on TTY (the console, or a VT such as /dev/tty2). */
+static void build_env(char **env, size_t size, const char *tty, bool medium)
+{
+        static char term[16 + TERM_MAX];
+        bool console = strcmp(tty, console_dev) == 0 || strcmp(tty, "/dev/console") == 0;
         size_t n = 0;
 
-        (void) snprintf(term, sizeof(term), "TERM=%s", serial_console ? "vt100" : "linux");
+        (void) snprintf(term, sizeof(term), "TERM=%s", console ? console_term() : TERM_VT);
         env[n++] = PATH_ENV;
         env[n++] = term;
         env[n++] = "HOME=/root";
         env[n++] = "LANG=C.UTF-8";
+        if (console && serial_console)
+                env[n++] = "KVMFORGE_SERIAL=1";
         if (medium)
                 env[n++] = "KVMFORGE_MEDIUM=" MEDIUM_DIR;
         if (arg_debug)
                 env[n++] = "KVMFORGE_DEBUG=1";
         (void) size;
         env[n] = NULL;
+}
+
+/* A serial line reports a 0x0 window (nothing tells the kernel the terminal's size): newt
+ * would draw nothing, busybox's sh would not wrap. Such a terminal gets 80x24, which every
+ * terminal emulator has at least. */
+static void fix_winsize(int fd)
+{
+        struct winsize ws;
+
+        if (ioctl(fd, TIOCGWINSZ, &ws) < 0 || (ws.ws_row > 0 && ws.ws_col > 0))
+                return;
+        ws.ws_row = WINSIZE_ROWS;
+        ws.ws_col = WINSIZE_COLS;
+        (void) ioctl(fd, TIOCSWINSZ, &ws);
 }
 
 static bool have_medium;
@@ -608,7 +680,7 @@ static pid_t spawn_on(const char *tty, const char *path, char *const argv[])
         char *env[16];
         pid_t pid;
 
-        build_env(env, sizeof(env) / sizeof(env[0]), have_medium);
+        build_env(env, sizeof(env) / sizeof(env[0]), tty, have_medium);
         pid = fork();
         if (pid < 0) {
                 warn("cannot start '%s': %s", path, strerror(errno));
@@ -626,6 +698,7 @@ static pid_t spawn_on(const char *tty, const char *path, char *const argv[])
                         fd = open("/dev/console", O_RDWR);
                 if (fd >= 0) {
                         (void) ioctl(fd, TIOCSCTTY, 1);
+                        fix_winsize(fd); /* while fd is open: a tty's size lives as long */
                         for (int i = 0; i <= 2; i++)
                                 (void) dup2(fd, i);
                         if (fd > 2)
@@ -649,8 +722,25 @@ static void start_tty2(void)
         tty2_pid = spawn_on("/dev/tty2", SHELL, argv);
 }
 
+/* The install log as it grows, on tty3. The file is made first (as the installer opens it:
+ * 0600, appended to), so that tail does not start with "No such file". */
+static void start_tty3(void)
+{
+        static char *const argv[] = { "tail", "-F", "-n", "+1", INSTALL_LOG, NULL };
+        char buf[64];
+        const char *tail = find_exe("tail", buf, sizeof(buf));
+        int fd;
+
+        if (!tty2_wanted || access("/dev/tty3", F_OK) < 0 || !tail)
+                return;
+        fd = open(INSTALL_LOG, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd >= 0)
+                (void) close(fd);
+        tty3_pid = spawn_on("/dev/tty3", tail, argv);
+}
+
 /* Waits for PID, reaping whatever else ends meanwhile (orphans are ours) and restarting the
- * tty2 shell; its wait status. */
+ * tty2 shell and the tty3 log; its wait status. */
 static int wait_for(pid_t pid)
 {
         for (;;) {
@@ -667,6 +757,9 @@ static int wait_for(pid_t pid)
                 if (p == tty2_pid && tty2_pid > 0) {
                         sleep_ms(500); /* no busy loop if it cannot start */
                         start_tty2();
+                } else if (p == tty3_pid && tty3_pid > 0) {
+                        sleep_ms(500);
+                        start_tty3();
                 }
         }
 }
@@ -747,18 +840,6 @@ static int if_up(int sock, const char *name)
         return 0;
 }
 
-static const char *find_exe(const char *name, char *buf, size_t size)
-{
-        static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
-
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-                (void) snprintf(buf, size, "%s/%s", dirs[i], name);
-                if (access(buf, X_OK) == 0)
-                        return buf;
-        }
-        return NULL;
-}
-
 static void start_dhcp(const char *iface, const char *udhcpc, const char *script)
 {
         char log[128];
@@ -766,7 +847,7 @@ static void start_dhcp(const char *iface, const char *udhcpc, const char *script
         pid_t pid;
 
         (void) snprintf(log, sizeof(log), "/run/kvmforge/dhcp-%s.log", iface);
-        build_env(env, sizeof(env) / sizeof(env[0]), false);
+        build_env(env, sizeof(env) / sizeof(env[0]), "/dev/null", false);
         pid = fork();
         if (pid < 0) {
                 warn("cannot start DHCP on %s: %s", iface, strerror(errno));
@@ -879,6 +960,8 @@ static void mount_basics(void)
 int main(void)
 {
         static const char *const mode_names[] = { "install", "unattended", "rescue", "report" };
+        static const char *const console_uses[] = { "the installer", "the unattended install",
+                                                    "a shell", "the hardware report" };
         int status;
 
         if (getpid() != 1) {
@@ -893,6 +976,8 @@ int main(void)
         find_consoles();
         note("kvmforge live environment, mode %s, %.1f s after boot", mode_names[arg_mode],
              uptime());
+        note("consoles: %s on %s (TERM=%s)%s", console_uses[arg_mode], console_dev, console_term(),
+             tty2_wanted ? ", a shell on tty2 (Alt-F2), the install log on tty3 (Alt-F3)" : "");
         load_modules();
         if (access("/sys/firmware/efi", F_OK) == 0)
                 mount_fs("efivarfs", EFIVARS_DIR, "efivarfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -903,6 +988,7 @@ int main(void)
                 failed("no install medium");
         network();
         start_tty2();
+        start_tty3();
 
         if (arg_mode == MODE_RESCUE)
                 rescue_shell("rescue mode");
@@ -929,8 +1015,9 @@ int main(void)
         }
 
         {
+                /* A person at the console gets the text UI; an answer file the plain install. */
                 char *const argv[] = { "kvmforge-install",
-                                       "install",
+                                       arg_mode == MODE_UNATTENDED ? "install" : "tui",
                                        "--medium",
                                        MEDIUM_DIR,
                                        arg_mode == MODE_UNATTENDED ? "--unattended" : NULL,
