@@ -517,6 +517,20 @@ static int build_initramfs(const struct isobuild_options *o, const char *boot, c
             (r = initramfs_add_file(ird, "/etc/ssl/certs/ca-certificates.crt",
                                     "/etc/ssl/certs/ca-certificates.crt", 0644, err)) < 0)
                 goto out;
+        /* LANG=C.UTF-8 (kvmforge-init sets it) needs glibc's compiled C.utf8 locale: without
+         * it slang falls back to the terminal's alternate character set for the screens' lines,
+         * which a terminal in UTF-8 mode (the Linux console, tmux) shows as letters. */
+        static const char *const c_utf8[] = { "LC_ADDRESS",        "LC_COLLATE",     "LC_CTYPE",
+                                              "LC_IDENTIFICATION", "LC_MEASUREMENT", "LC_MONETARY",
+                                              "LC_NAME",           "LC_NUMERIC",     "LC_PAPER",
+                                              "LC_TELEPHONE",      "LC_TIME" };
+        for (size_t i = 0; i < sizeof(c_utf8) / sizeof(*c_utf8); i++) {
+                char src[128];
+                (void) snprintf(src, sizeof(src), "/usr/lib/locale/C.utf8/%s", c_utf8[i]);
+                if (access(src, R_OK) == 0 &&
+                    (r = initramfs_add_file(ird, src, src, 0644, err)) < 0)
+                        goto out;
+        }
         /* The text UI: newt reads the terminal's terminfo entry, the time zone screen zoneinfo,
          * and a keyboard chosen there is loaded at once from its keymap. */
         if ((r = add_terminfo(ird, o->log_fd, &n_terminfo, err)) < 0 ||

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <locale.h>
 #include <newt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1251,6 +1252,10 @@ static int run(void)
         /* Whatever a library or a tool writes to stderr goes to the log, not over the screen. */
         int saved_err = dup(STDERR_FILENO);
         (void) dup2(t.log_fd, STDERR_FILENO);
+        /* slang draws the screens' lines as UTF-8 only in a UTF-8 locale; otherwise it switches
+         * to the terminal's alternate character set, which a console in UTF-8 mode shows as
+         * letters (kvmforge-init sets LANG=C.UTF-8 and the ISO carries that locale). */
+        (void) setlocale(LC_CTYPE, "");
         newtInit();
         newtCls();
         colors();

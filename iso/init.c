@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
@@ -57,27 +58,28 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MODULES_FILE   "/etc/kvmforge/modules"
-#define MEDIUM_DIR     "/run/kvmforge/medium"
-#define MARKER         ".kvmforge-medium"
-#define INSTALLER      "/usr/sbin/kvmforge-install"
-#define INSTALL_LOG    "/tmp/kvmforge-install.log"
-#define TERM_SERIAL    "xterm"
-#define TERM_VT        "linux"
-#define TERM_MAX       32
-#define WINSIZE_ROWS   24 /* for a terminal that reports none */
-#define WINSIZE_COLS   80
-#define UDHCPC_SCRIPT  "/etc/kvmforge/udhcpc.script"
-#define UDHCPC_DEFAULT "/usr/share/udhcpc/default.script" /* busybox's own default */
-#define SHELL          "/bin/sh"
-#define EFIVARS_DIR    "/sys/firmware/efi/efivars"
-#define CMDLINE_MAX    4096
-#define FILE_MAX       (256 * 1024)
-#define WAIT_DEFAULT_S 30
-#define SCAN_STEP_MS   250
-#define REJECTED_MAX   256
-#define ID_MAX         256
-#define PATH_ENV       "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+#define MODULES_FILE                 "/etc/kvmforge/modules"
+#define MEDIUM_DIR                   "/run/kvmforge/medium"
+#define MARKER                       ".kvmforge-medium"
+#define INSTALLER                    "/usr/sbin/kvmforge-install"
+#define INSTALL_LOG                  "/tmp/kvmforge-install.log"
+#define SYSLOG_ACTION_CONSOLE_LEVEL_ 8 /* klogctl(2); glibc names no constant */
+#define TERM_SERIAL                  "xterm"
+#define TERM_VT                      "linux"
+#define TERM_MAX                     32
+#define WINSIZE_ROWS                 24 /* for a terminal that reports none */
+#define WINSIZE_COLS                 80
+#define UDHCPC_SCRIPT                "/etc/kvmforge/udhcpc.script"
+#define UDHCPC_DEFAULT               "/usr/share/udhcpc/default.script" /* busybox's own default */
+#define SHELL                        "/bin/sh"
+#define EFIVARS_DIR                  "/sys/firmware/efi/efivars"
+#define CMDLINE_MAX                  4096
+#define FILE_MAX                     (256 * 1024)
+#define WAIT_DEFAULT_S               30
+#define SCAN_STEP_MS                 250
+#define REJECTED_MAX                 256
+#define ID_MAX                       256
+#define PATH_ENV                     "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
 enum mode { MODE_INSTALL, MODE_UNATTENDED, MODE_RESCUE, MODE_REPORT };
 enum onerror { ONERROR_SHELL, ONERROR_POWEROFF, ONERROR_REBOOT };
@@ -1025,6 +1027,11 @@ int main(void)
 
                 note("starting the installer%s at %.1f s",
                      arg_mode == MODE_UNATTENDED ? " (unattended)" : "", uptime());
+                /* The kernel's messages would be drawn over the text UI's screens: only
+                 * emergencies reach the console from now on (all stay in dmesg; kvmforge.debug
+                 * keeps them). */
+                if (arg_mode == MODE_INSTALL && !arg_debug)
+                        (void) klogctl(SYSLOG_ACTION_CONSOLE_LEVEL_, NULL, 1);
                 status = run_console(INSTALLER, argv);
         }
         if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {

@@ -122,6 +122,10 @@ step "the confirmation names the disk" 30 "Everything on /dev/vda will" || give_
 keys Enter
 step "progress: the pipeline's steps" 120 "Step " || give_up
 t1=$(date +%s)
+wait_for 300 "unpack " || true
+sleep 5
+cap
+cp "$SCREEN" "$T/serial-progress.txt"
 if step "the install completes: the node, how to reach it" "$INSTALL_TIMEOUT" "Installed node9.tui.test"; then
         note "install (from the confirmation) $(($(date +%s) - t1)) s"
         cap
@@ -187,7 +191,7 @@ fact() { sed -n "s/^$1=//p" "$T/node.facts"; }
 wait "$QPID" 2>/dev/null || true
 QPID=
 if [[ -n ${SCREENS_OUT:-} ]]; then
-        for f in serial-welcome serial-summary serial-done; do
+        for f in serial-welcome serial-summary serial-progress serial-done; do
                 echo "### $f"
                 cat "$T/$f.txt"
         done >"$SCREENS_OUT"
