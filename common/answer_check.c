@@ -640,8 +640,7 @@ static int check_password(struct answer *a, const struct answer_password *pw, co
                                 "%s's password is shorter than 8 characters", who));
         if (answer_password_common(pw->value))
                 TRY(answer_diag(a, ANSWER_WARNING, pw->at,
-                                        "%s's password is one of the first that attackers try",
-                                        who));
+                                "%s's password is one of the first that attackers try", who));
         if (a->cleartext)
                 TRY(answer_diag(a, ANSWER_WARNING, pw->at,
                                 "%s's password is in plain text in an answer fetched over plain "

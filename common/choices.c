@@ -821,16 +821,11 @@ int choices_plan(const struct choices *c, const struct hw_report *hw, struct sto
 
 /* ---- lists ---- */
 
-static int cmp_str(const void *x, const void *y)
-{
-        return strcmp(*(char *const *) x, *(char *const *) y);
-}
-
 int choices_timezones(const char *zoneinfo_dir, char ***ret, size_t *ret_n)
 {
         static const char *const tabs[] = { "zone1970.tab", "zone.tab" };
         char **v = NULL;
-        size_t n = 0, k = 0;
+        size_t n = 0;
         char path[512], line[1024];
         int r;
 
@@ -852,14 +847,9 @@ int choices_timezones(const char *zoneinfo_dir, char ***ret, size_t *ret_n)
         }
         if ((r = strv_addf(&v, &n, "UTC")) < 0)
                 goto fail;
-        qsort(v, n, sizeof(*v), cmp_str);
-        for (size_t i = 0; i < n; i++)
-                if (k && strcmp(v[k - 1], v[i]) == 0)
-                        free(v[i]);
-                else
-                        v[k++] = v[i];
+        strv_sort_unique(v, &n);
         *ret = v;
-        *ret_n = k;
+        *ret_n = n;
         return 0;
 fail:
         strv_free(&v, &n);

@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,4 +59,15 @@ fail:
         r = -errno;
         (void) unlink(tmp);
         return err_set(err, r, "cannot write '%s': %s", path, strerror(-r));
+}
+
+void file_logf(int fd, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (fd < 0)
+                return;
+        va_start(ap, fmt);
+        (void) vdprintf(fd, fmt, ap);
+        va_end(ap);
 }

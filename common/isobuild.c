@@ -161,24 +161,6 @@ static int write_package_list(const char *status, const char *out, struct err *e
 
 /* ---- what the text UI needs on the console: terminfo, time zones, keymaps ---- */
 
-/* A line in the build's log (mmdebstrap's and the tools' output), for what is left out. */
-static void log_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_line(int fd, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (fd < 0)
-                return;
-        va_start(ap, fmt);
-        (void) vdprintf(fd, fmt, ap);
-        va_end(ap);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* The entries of terminfo_names this machine has (ncurses-base), as
  * /usr/share/terminfo/L/NAME, where slang looks. A missing one is logged and left out. */
 static int add_terminfo(struct initramfs *ird, int log_fd, size_t *ret_n, struct err *err)
@@ -197,10 +179,10 @@ static int add_terminfo(struct initramfs *ird, int log_fd, size_t *ret_n, struct
                         found = access(src, R_OK) == 0;
                 }
                 if (!found) {
-                        log_line(log_fd,
-                                 "kvmforge-image: no terminfo entry '%s' on this machine, "
-                                 "ignoring\n",
-                                 name);
+                        file_logf(log_fd,
+                                  "kvmforge-image: no terminfo entry '%s' on this machine, "
+                                  "ignoring\n",
+                                  name);
                         continue;
                 }
                 (void) snprintf(dst, sizeof(dst), "/usr/share/terminfo/%c/%s", name[0], name);
@@ -285,8 +267,7 @@ static int zoneinfo_walk(struct zonewalk *w, const char *rel, int depth, struct 
                      (strcmp(de->d_name, "posix") != 0 && strcmp(de->d_name, "right") != 0)) &&
                     (r = strv_addf(&names, &n, "%s", de->d_name)) < 0)
                         goto out;
-        if (n)
-                qsort(names, n, sizeof(*names), cmp_str);
+        strv_sort_unique(names, &n);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 _cleanup_free_ char *sub = NULL, *src = NULL, *dst = NULL;
                 char target[PATH_MAX];
@@ -340,9 +321,9 @@ static int add_zoneinfo(struct initramfs *ird, int log_fd, size_t *ret_n, struct
         int r;
 
         if (!realpath(ZONEINFO_HOST, w.root)) {
-                log_line(log_fd,
-                         "kvmforge-image: no '%s' (tzdata): no time zones but UTC, ignoring\n",
-                         ZONEINFO_HOST);
+                file_logf(log_fd,
+                          "kvmforge-image: no '%s' (tzdata): no time zones but UTC, ignoring\n",
+                          ZONEINFO_HOST);
                 *ret_n = 0;
                 return 0;
         }
@@ -460,8 +441,8 @@ static int make_keymaps(const char *dir, int log_fd, size_t *ret_made, size_t *r
                 size_t n = 0;
 
                 if (make_keymap(name, dir, log_fd, &n, &kerr) < 0) {
-                        log_line(log_fd, "kvmforge-image: no keymap '%s': %s, ignoring\n", name,
-                                 kerr.msg);
+                        file_logf(log_fd, "kvmforge-image: no keymap '%s': %s, ignoring\n", name,
+                                  kerr.msg);
                         if (used < size) {
                                 int w = snprintf(skipped + used, size - used, "%s%s",
                                                  used ? " " : "", name);

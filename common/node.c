@@ -321,7 +321,8 @@ int node_conf_parse(const char *text, size_t len, struct node_conf *c, struct er
                                                value);
                         (void) snprintf(c->vg, sizeof(c->vg), "%s", value);
                 } else if (strcmp(key, "EMAIL") == 0) {
-                        if (*value && (!answer_email_valid(value) || strlen(value) >= sizeof(c->email)))
+                        if (*value &&
+                            (!answer_email_valid(value) || strlen(value) >= sizeof(c->email)))
                                 return err_set(err, -EINVAL,
                                                "node.conf:%u: '%s' is no e-mail address", line,
                                                value);

@@ -690,8 +690,9 @@ static int install(struct run *r, struct err *err)
         struct hw_source live = { .sysroot = r->o->sysroot };
 
         if (r->o->sysroot && !r->o->dry_run)
-                return err_set(err, -EINVAL, "a captured tree ('%s') can only be planned for, "
-                                             "not installed on: add --dry-run",
+                return err_set(err, -EINVAL,
+                               "a captured tree ('%s') can only be planned for, "
+                               "not installed on: add --dry-run",
                                r->o->sysroot);
         begin(r, PIPELINE_DETECT, "detecting the hardware");
         if ((q = hw_report_detect(&live, &r->hw)) < 0)

@@ -2,6 +2,7 @@
  * signatures go first (libblkid), so that nothing of an earlier install is found again where
  * the new partitions start, then libparted writes a fresh GPT with the plan's partitions,
  * their type GUIDs and names. It works on block devices and on image files alike. */
+#include "file.h"
 #include "storage.h"
 
 #include <errno.h>
@@ -215,18 +216,6 @@ int storage_write_table(const struct storage_disk *d, const char *path, struct e
 
 /* ---- the rest of the plan: LVM, filesystems, mounts ---- */
 
-static void logf_(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(int fd, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (fd < 0)
-                return;
-        va_start(ap, fmt);
-        (void) vdprintf(fd, fmt, ap);
-        va_end(ap);
-}
-
 static int run_tool(const char *what, char *const argv[], int log_fd, struct err *err)
 {
         return child_tool(what, argv, log_fd, err);
@@ -264,7 +253,7 @@ static void step(const struct storage_apply_options *o, const char *fmt, ...)
         va_start(ap, fmt);
         (void) vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        logf_(o->log_fd, "== %s\n", buf);
+        file_logf(o->log_fd, "== %s\n", buf);
         if (o->step)
                 o->step(o->userdata, buf);
 }
@@ -399,7 +388,7 @@ static int mount_result(const struct storage_plan *p, const char *dir, int log_f
                 if (!is_root && mkdir(where, strcmp(items[i].fstype, "vfat") ? 0755 : 0700) < 0 &&
                     errno != EEXIST)
                         return err_set(err, -errno, "cannot make %s: %s", where, strerror(errno));
-                logf_(log_fd, "+ mount %s %s\n", items[i].dev, where);
+                file_logf(log_fd, "+ mount %s %s\n", items[i].dev, where);
                 if (mount(items[i].dev, where, items[i].fstype, 0,
                           strcmp(items[i].fstype, "vfat") ? NULL : "umask=0077") < 0)
                         return err_set(err, -errno, "mounting %s on %s: %s", items[i].dev, where,

@@ -104,3 +104,23 @@ const char *strv_closest(const char *word, const char *const *cands, size_t n)
         }
         return found;
 }
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort_unique(char **v, size_t *n)
+{
+        size_t k = 0;
+
+        if (*n == 0)
+                return;
+        qsort(v, *n, sizeof(*v), cmp_str);
+        for (size_t i = 0; i < *n; i++)
+                if (k && strcmp(v[k - 1], v[i]) == 0)
+                        free(v[i]);
+                else
+                        v[k++] = v[i];
+        *n = k;
+}

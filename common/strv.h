@@ -12,6 +12,8 @@ void *array_grow(void *arrayp, size_t *n, size_t size);
 int strv_addf(char ***v, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int strv_vaddf(char ***v, size_t *n, const char *fmt, va_list ap)
         __attribute__((format(printf, 3, 0)));
+/* Sorts the list (strcmp order) and drops repeated strings: *n becomes the count kept. */
+void strv_sort_unique(char **v, size_t *n);
 /* Frees every string and the list, and empties it. */
 void strv_free(char ***v, size_t *n);
 

@@ -161,16 +161,6 @@ static int parse(int argc, char **argv)
 
 /* ---- small pieces ---- */
 
-static void logf_(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct tui *t, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) vdprintf(t->log_fd, fmt, ap);
-        va_end(ap);
-}
-
 /* A label's text, padded to width so a shorter text wipes a longer one, and cut there so it
  * never runs over the window's border. */
 static void set_text(newtComponent label, int width, const char *msg)
@@ -515,7 +505,7 @@ static void apply_keymap(struct tui *t, const char *name)
         if (fd < 0 || child_run("loading the keymap", argv, &o, &err) < 0) {
                 (void) snprintf(t->keymap_note, sizeof(t->keymap_note), "(not loaded here: %s)",
                                 fd < 0 ? "no keymap" : "loadkmap failed");
-                logf_(t, "keymap %s: %s\n", name, fd < 0 ? strerror(errno) : err.msg);
+                file_logf(t->log_fd, "keymap %s: %s\n", name, fd < 0 ? strerror(errno) : err.msg);
                 return;
         }
         (void) snprintf(t->keymap_note, sizeof(t->keymap_note), "(%s is in use now)", name);
@@ -672,7 +662,7 @@ static int fetch_key(struct tui *t, const char *src, char *buf, size_t size, cha
                 (void) snprintf(msg, msize, "%s", err.msg);
                 return -EIO;
         }
-        logf_(t, "SSH key read from %s (sha256 %s)\n", s.name, s.sha256);
+        file_logf(t->log_fd, "SSH key read from %s (sha256 %s)\n", s.name, s.sha256);
         for (char *l = strtok_r(s.text, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
                 struct choices probe = { 0 };
                 (void) snprintf(probe.sshkey, sizeof(probe.sshkey), "%s", l);
@@ -915,7 +905,7 @@ static int save_file(struct tui *t, const char *spec, const char *data, size_t l
                 (void) snprintf(msg, msize, "%s", err.msg);
         sync();
         if (umount(SAVE_MOUNT) < 0)
-                logf_(t, "cannot unmount %s: %s\n", dev, strerror(errno));
+                file_logf(t->log_fd, "cannot unmount %s: %s\n", dev, strerror(errno));
         return q;
 }
 
@@ -1087,7 +1077,8 @@ static int run_install(struct tui *t, struct pipeline_result *res, struct err *e
                                       .log_fd = t->log_fd,
                                       .event = progress_event,
                                       .userdata = &p };
-        logf_(t, "== install from the installer's screens%s\n", arg_dry_run ? " (dry run)" : "");
+        file_logf(t->log_fd, "== install from the installer's screens%s\n",
+                  arg_dry_run ? " (dry run)" : "");
         q = pipeline_run(&o, res, err);
         explicit_bzero(ks, strlen(ks));
         newtFormDestroy(form);
@@ -1246,8 +1237,8 @@ static int run(void)
         if (!t.vt)
                 (void) snprintf(t.keymap_note, sizeof(t.keymap_note),
                                 "(a serial console: your terminal's layout applies)");
-        logf_(&t, "== kvmforge-install tui: %zu disks, %zu NICs%s\n", t.hw.n_disks, t.hw.n_nics,
-              arg_dry_run ? ", dry run" : "");
+        file_logf(t.log_fd, "== kvmforge-install tui: %zu disks, %zu NICs%s\n", t.hw.n_disks,
+                  t.hw.n_nics, arg_dry_run ? ", dry run" : "");
 
         /* Whatever a library or a tool writes to stderr goes to the log, not over the screen. */
         int saved_err = dup(STDERR_FILENO);
@@ -1279,7 +1270,7 @@ static int run(void)
                         q = run_install(&t, &res, &err);
                         if (q >= 0)
                                 break;
-                        logf_(&t, "== failed: %s\n", err.msg);
+                        file_logf(t.log_fd, "== failed: %s\n", err.msg);
                         if (screen_failed(&t, err.msg) == 1) {
                                 i = n - 1; /* the summary again, then the install */
                                 err = (struct err){ { 0 } };
