@@ -14,8 +14,10 @@ BIN=${KVMFORGE_INSTALL:-$REPO_ROOT/build/kvmforge-install}
 [[ -x $BIN ]] || fail "'$BIN' is not built"
 R=$TEST_TMPDIR/root
 EXPECTED=$REPO_ROOT/tests/integration/data/tui/answer.cfg
-SOCK=kvmforge-tui-$$
-T=(tmux -L "$SOCK")
+# Each start gets a tmux server of its own: a new session on a socket whose server is still
+# going away after kill-server fails ("server exited unexpectedly").
+RUNS=0
+T=(tmux -L "kvmforge-tui-$$-0")
 trap '"${T[@]}" kill-server 2>/dev/null || true' EXIT
 
 # ---- the machine: three disks to choose from, the USB stick the medium is on, two NICs ----
@@ -80,6 +82,8 @@ KEY=$(cat "$TEST_TMPDIR/id.pub")
 SCREEN=$TEST_TMPDIR/screen
 start() { # ARGS...: the installer in a fresh 80x24 tmux
         "${T[@]}" kill-server 2>/dev/null || true
+        RUNS=$((RUNS + 1))
+        T=(tmux -L "kvmforge-tui-$$-$RUNS")
         "${T[@]}" new-session -d -s tui -x 80 -y 24 \
                 "env TERM=xterm LANG=C.UTF-8 $BIN tui --sysroot $R --log $TEST_TMPDIR/log $*; echo \$? >$TEST_TMPDIR/rc; sleep 600"
         rm -f "$TEST_TMPDIR/rc"
