@@ -322,6 +322,10 @@ int answer_prepare(const char *text, size_t len, const char *name,
 /* A netmask as the answer may write it ("255.255.255.0" or "24") as a prefix length: 0, or
  * -EINVAL when it is none (ones not contiguous from the top, past 32). */
 int answer_netmask_prefix(const char *mask, unsigned *ret);
+/* Whether tz is a zone of this machine's /usr/share/zoneinfo: 0 (also when there is no tzdata
+ * here: the installer's environment has it), -ENOENT when it is not, -EINVAL when tz is no zone
+ * name at all (empty, a leading '/', '..'), -ENOMEM. */
+int answer_timezone_known(const char *tz);
 /* An FQDN or host name: letters, digits and '-' between dots, labels of 1-63, 253 in all. */
 bool answer_hostname_valid(const char *h);
 /* name@domain, with a domain answer_hostname_valid() takes. */

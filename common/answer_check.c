@@ -726,27 +726,38 @@ static int check_accounts(struct answer *a)
 
 /* ---- locale, time zone ---- */
 
-static int check_timezone(struct answer *a)
+int answer_timezone_known(const char *tz)
 {
-        _cleanup_free_ char *path = NULL, *dir = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
-        const char *tz = a->timezone, *slash;
-        const char *names[512];
-        size_t n = 0;
+        _cleanup_free_ char *path = NULL;
         struct stat st;
-        struct dirent *de;
 
-        if (!tz)
-                return 0;
         if (strstr(tz, "..") || tz[0] == '/' || tz[0] == '\0')
-                return answer_diag(a, ANSWER_ERROR, a->timezone_at,
-                                   "'%s' is not a time zone name (Europe/Berlin, UTC)", tz);
+                return -EINVAL;
         if (stat("/usr/share/zoneinfo", &st) < 0)
                 return 0; /* no tzdata here: the installer's environment has it */
         if (asprintf(&path, "/usr/share/zoneinfo/%s", tz) < 0)
                 return -ENOMEM;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? 0 : -ENOENT;
+}
+
+static int check_timezone(struct answer *a)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        const char *tz = a->timezone, *slash;
+        const char *names[512];
+        size_t n = 0;
+        struct dirent *de;
+        int r;
+
+        if (!tz)
                 return 0;
+        r = answer_timezone_known(tz);
+        if (r == -EINVAL)
+                return answer_diag(a, ANSWER_ERROR, a->timezone_at,
+                                   "'%s' is not a time zone name (Europe/Berlin, UTC)", tz);
+        if (r != -ENOENT)
+                return r;
         slash = strrchr(tz, '/');
         if (asprintf(&dir, "/usr/share/zoneinfo/%.*s", slash ? (int) (slash - tz) : 0, tz) < 0)
                 return -ENOMEM;
@@ -756,14 +767,13 @@ static int check_timezone(struct answer *a)
                                 n++;
         {
                 const char *near = strv_closest(slash ? slash + 1 : tz, names, n);
-                int r = near ? answer_diag(a, ANSWER_ERROR, a->timezone_at,
-                                           "unknown time zone '%s'; did you mean '%.*s%s%s'?", tz,
-                                           slash ? (int) (slash - tz) : 0, tz, slash ? "/" : "",
-                                           near)
-                             : answer_diag(a, ANSWER_ERROR, a->timezone_at,
-                                           "unknown time zone '%s' (see 'timedatectl "
-                                           "list-timezones')",
-                                           tz);
+                r = near ? answer_diag(a, ANSWER_ERROR, a->timezone_at,
+                                       "unknown time zone '%s'; did you mean '%.*s%s%s'?", tz,
+                                       slash ? (int) (slash - tz) : 0, tz, slash ? "/" : "", near)
+                         : answer_diag(a, ANSWER_ERROR, a->timezone_at,
+                                       "unknown time zone '%s' (see 'timedatectl "
+                                       "list-timezones')",
+                                       tz);
                 for (size_t i = 0; i < n; i++)
                         free((char *) names[i]);
                 return r;

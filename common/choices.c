@@ -17,7 +17,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
@@ -102,8 +101,10 @@ static const struct hw_nic *find_nic(const struct hw_report *hw, const char *nam
 void choices_defaults(struct choices *c, const struct hw_report *hw,
                       const struct choices_lease *lease)
 {
+        static const struct answer no_answer; /* no network line: the installer's own rule */
         const struct hw_disk *best = NULL;
         const struct hw_nic *nic = NULL;
+        size_t idx;
 
         *c = (struct choices){ .dhcp = true };
         COPY(c->fstype, "ext4");
@@ -121,13 +122,11 @@ void choices_defaults(struct choices *c, const struct hw_report *hw,
         }
         if (best)
                 COPY(c->disks[0], best->name);
-        for (size_t i = 0; hw && i < hw->n_nics && !nic; i++)
-                if (!hw->nics[i].virtual_dev && hw->nics[i].carrier == HW_YES)
-                        nic = &hw->nics[i];
-        for (size_t i = 0; hw && i < hw->n_nics && !nic; i++)
-                if (!hw->nics[i].virtual_dev)
-                        nic = &hw->nics[i];
-        if (!nic && hw && hw->n_nics)
+        /* The NIC an answer without a network line would take; with virtual NICs only, the
+         * first of them, for the person to change. */
+        if (hw && target_management_nic(&no_answer, hw, NULL, &idx, NULL) == 0)
+                nic = &hw->nics[idx];
+        else if (hw && hw->n_nics)
                 nic = &hw->nics[0];
         if (nic)
                 COPY(c->nic, nic->name);
@@ -297,14 +296,10 @@ static bool timezone_name_ok(const char *tz)
 
 static int check_timezone(const char *tz, char *msg, size_t size)
 {
-        char path[256];
-        struct stat st;
-
         if (!timezone_name_ok(tz))
                 return msgf(msg, size, "'%s' is not a time zone name (Europe/Berlin, UTC)", tz);
         /* Without tzdata here (a bare build machine) the name's form is all that is checked. */
-        (void) snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-        if (stat("/usr/share/zoneinfo", &st) == 0 && (stat(path, &st) < 0 || !S_ISREG(st.st_mode)))
+        if (answer_timezone_known(tz) < 0)
                 return msgf(msg, size, "unknown time zone '%s': choose one from the list", tz);
         return 0;
 }
@@ -590,16 +585,15 @@ int choices_set_password(struct choices *c, const char *pw, const char *again, c
 /* ---- the answer ---- */
 
 /* The single-disk plan of the default layout on a blank copy of d, for a mirror's sizes. */
-static int mirror_sizes(const struct choices *c, const struct hw_disk *d, uint64_t ram,
-                        const char *autopart, uint64_t *ret_part, uint64_t *ret_swap,
-                        uint64_t *ret_root, uint64_t *ret_pool, struct err *err)
+static int mirror_sizes(const struct hw_disk *d, uint64_t ram, const char *autopart,
+                        uint64_t *ret_part, uint64_t *ret_swap, uint64_t *ret_root,
+                        uint64_t *ret_pool, struct err *err)
 {
         _cleanup_(answer_release) struct answer a = { 0 };
         _cleanup_(storage_plan_release) struct storage_plan p = { 0 };
         struct hw_disk blank = *d;
         int r;
 
-        (void) c;
         blank.n_parts = 0;
         blank.table[0] = '\0';
         blank.content = (struct hw_content){ 0 };
@@ -673,8 +667,8 @@ static int write_storage(const struct choices *c, const struct hw_report *hw, FI
         uint64_t part, swap, root, pool;
         if (!a || !b)
                 return err_set(err, -ENODEV, "a mirror needs both disks");
-        if ((r = mirror_sizes(c, a->size <= b->size ? a : b, hw->memory, autopart, &part, &swap,
-                              &root, &pool, err)) < 0)
+        if ((r = mirror_sizes(a->size <= b->size ? a : b, hw->memory, autopart, &part, &swap, &root,
+                              &pool, err)) < 0)
                 return r;
         fprintf(f,
                 "ignoredisk --only-use=%s,%s\n"
