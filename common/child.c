@@ -1,8 +1,10 @@
 /* Running other programs; see child.h. */
 #include "child.h"
+#include "cleanup.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -168,4 +170,57 @@ int child_wait(const char *what, const char *prog, pid_t pid, struct err *err)
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         return failure(what, prog, status, tail, 0, err);
+}
+
+int child_output(const char *what, char *const argv[], int log_fd, size_t max, char **ret,
+                 size_t *ret_len, struct err *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+        bool too_big = false;
+        int fd, r, read_errno = 0;
+        pid_t pid;
+
+        if ((r = child_reader(argv, log_fd, &pid, &fd, err)) < 0)
+                return r;
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        char *nb;
+
+                        if (cap > max) {
+                                too_big = true;
+                                break;
+                        }
+                        cap = cap ? cap * 2 : 64 * 1024;
+                        nb = realloc(buf, cap + 1);
+                        if (!nb) {
+                                read_errno = ENOMEM;
+                                break;
+                        }
+                        buf = nb;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        read_errno = errno;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        (void) close(fd); /* a child still writing gets SIGPIPE */
+        r = child_wait(what, argv[0], pid, too_big || read_errno ? NULL : err);
+        if (too_big || len > max)
+                return err_set(err, -EFBIG, "%s: %s wrote more than %zu bytes", what, argv[0], max);
+        if (read_errno)
+                return err_set(err, -read_errno, "%s: cannot read what %s wrote: %s", what, argv[0],
+                               strerror(read_errno));
+        if (r < 0)
+                return r;
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
 }

@@ -25,5 +25,11 @@ int child_tool(const char *what, char *const argv[], int log_fd, struct err *err
  * /dev/null): the pid and the pipe's read end. */
 int child_reader(char *const argv[], int log_fd, pid_t *ret_pid, int *ret_fd, struct err *err);
 
+/* The standard output of argv alone (its stderr goes to log_fd), at most max bytes,
+ * NUL-terminated, into *ret (to free()) and *ret_len: 0, or -errno with err saying what failed
+ * (-EFBIG past max). */
+int child_output(const char *what, char *const argv[], int log_fd, size_t max, char **ret,
+                 size_t *ret_len, struct err *err);
+
 /* Waits for a child started by child_reader(): 0 for status 0, or -EIO with err naming what. */
 int child_wait(const char *what, const char *prog, pid_t pid, struct err *err);

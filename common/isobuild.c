@@ -333,61 +333,6 @@ static int add_zoneinfo(struct initramfs *ird, int log_fd, size_t *ret_n, struct
         return 0;
 }
 
-/* The standard output of argv (its stderr goes to log_fd), at most max bytes, NUL-terminated:
- * 0, or -errno with err saying what failed. */
-static int run_output(const char *what, char *const argv[], int log_fd, size_t max, char **ret,
-                      size_t *ret_len, struct err *err)
-{
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-        bool too_big = false;
-        int fd, r, read_errno = 0;
-        pid_t pid;
-
-        if ((r = child_reader(argv, log_fd, &pid, &fd, err)) < 0)
-                return r;
-        for (;;) {
-                ssize_t n;
-
-                if (len == cap) {
-                        char *nb;
-
-                        if (cap > max) {
-                                too_big = true;
-                                break;
-                        }
-                        cap = cap ? cap * 2 : 64 * 1024;
-                        nb = realloc(buf, cap + 1);
-                        if (!nb) {
-                                read_errno = ENOMEM;
-                                break;
-                        }
-                        buf = nb;
-                }
-                n = read(fd, buf + len, cap - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        read_errno = errno;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-        }
-        (void) close(fd); /* a child still writing gets SIGPIPE */
-        r = child_wait(what, argv[0], pid, too_big || read_errno ? NULL : err);
-        if (too_big || len > max)
-                return err_set(err, -EFBIG, "%s: %s wrote more than %zu bytes", what, argv[0], max);
-        if (read_errno)
-                return err_set(err, -read_errno, "%s: cannot read what %s wrote: %s", what, argv[0],
-                               strerror(read_errno));
-        if (r < 0)
-                return r;
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 /* NAME (kbd's console name) as DIR/NAME.bmap, made as the node's console-setup makes its
  * keymap: ckbcomp turns the XKB layout target_keyboard_map() gives into kbd's text form, then
  * loadkeys --bkeymap compiles it for the Unicode console (as busybox's loadkmap takes it).
@@ -403,15 +348,15 @@ static int make_keymap(const char *name, const char *dir, int log_fd, size_t *re
         if (target_keyboard_map(name, layout, sizeof(layout), variant, sizeof(variant)) < 0)
                 return err_set(err, -EINVAL, "no XKB layout for it");
         char *ckbcomp[] = { "ckbcomp", "-model", "pc105", layout, variant, NULL };
-        if ((r = run_output("making the keymap", ckbcomp, log_fd, KEYMAP_TEXT_MAX, &text, &text_len,
-                            err)) < 0)
+        if ((r = child_output("making the keymap", ckbcomp, log_fd, KEYMAP_TEXT_MAX, &text,
+                              &text_len, err)) < 0)
                 return r;
         (void) snprintf(kmap, sizeof(kmap), "%s/%s.kmap", dir, name);
         if ((r = file_write_atomic(kmap, text, text_len, 0644, err)) < 0)
                 return r;
         char *loadkeys[] = { "loadkeys", "--unicode", "--bkeymap", kmap, NULL };
-        if ((r = run_output("compiling the keymap", loadkeys, log_fd, KEYMAP_BIN_MAX, &bin,
-                            &bin_len, err)) < 0)
+        if ((r = child_output("compiling the keymap", loadkeys, log_fd, KEYMAP_BIN_MAX, &bin,
+                              &bin_len, err)) < 0)
                 return r;
         if (bin_len < BKEYMAP_MIN_SIZE || memcmp(bin, BKEYMAP_MAGIC, strlen(BKEYMAP_MAGIC)) != 0)
                 return err_set(err, -EBADMSG, "loadkeys wrote no binary keymap (%zu bytes)",
