@@ -49,7 +49,8 @@ static const char *arg_log = DEFAULT_LOG;
 static bool arg_dry_run;
 static bool arg_no_reboot;
 
-enum move { MOVE_NEXT, MOVE_BACK, MOVE_QUIT };
+/* What a screen ends with: MOVE_OTHER is a button of its own (the caller has it). */
+enum move { MOVE_NEXT, MOVE_BACK, MOVE_QUIT, MOVE_OTHER };
 
 struct tui {
         struct hw_report hw;
@@ -227,7 +228,7 @@ static enum move run_form(newtComponent form, newtComponent back, newtComponent 
                         return MOVE_NEXT;
                 if (ret_co) {
                         *ret_co = es.u.co;
-                        return MOVE_QUIT; /* another button: the caller looks at ret_co */
+                        return MOVE_OTHER;
                 }
         }
 }
@@ -999,7 +1000,7 @@ static enum move screen_summary(struct tui *t)
                 enum move m = run_form(form, back, go, &other);
                 newtFormDestroy(form);
                 newtPopWindow();
-                if (m == MOVE_QUIT && other == save) {
+                if (m == MOVE_OTHER && other == save) {
                         save_dialog(t, "Save answer file", "/tmp/kvmforge-answer.cfg", ks,
                                     strlen(ks));
                         continue;
@@ -1219,21 +1220,21 @@ static int run(void)
                 close(t.log_fd);
                 return log_error_errno(q, "cannot list the time zones: %m");
         }
-        {
-                struct choices probe;
-                choices_defaults(&probe, &t.hw, NULL);
-                char resolv[64];
-                (void) snprintf(resolv, sizeof(resolv), "/run/kvmforge/resolv.conf.%s", probe.nic);
-                t.have_lease =
-                        !arg_sysroot && probe.nic[0] &&
-                        choices_read_lease(probe.nic, access(resolv, R_OK) == 0 ? resolv : NULL,
-                                           NULL, &t.lease) == 0;
-        }
-        choices_defaults(&t.c, &t.hw, t.have_lease ? &t.lease : NULL);
+        /* The defaults, then again with what DHCP gave the default NIC (udhcpc.script keeps
+         * each NIC's resolver lines apart). */
+        choices_defaults(&t.c, &t.hw, NULL);
+        char resolv[64];
+        (void) snprintf(resolv, sizeof(resolv), "/run/kvmforge/resolv.conf.%s", t.c.nic);
+        t.have_lease = !arg_sysroot && t.c.nic[0] &&
+                       choices_read_lease(t.c.nic, access(resolv, R_OK) == 0 ? resolv : NULL, NULL,
+                                          &t.lease) == 0;
+        if (t.have_lease)
+                choices_defaults(&t.c, &t.hw, &t.lease);
+        /* A VT takes keymaps: ttyN, or the console when kvmforge-init says it is no serial
+         * line. */
         const char *tty = ttyname(STDIN_FILENO);
-        t.vt = tty && (strncmp(tty, "/dev/tty", 8) == 0 && tty[8] >= '0' && tty[8] <= '9');
-        t.vt = t.vt || (tty && strcmp(tty, "/dev/console") == 0 && !getenv("KVMFORGE_SERIAL") &&
-                        getenv("TERM") && strcmp(getenv("TERM"), "linux") == 0);
+        t.vt = tty && ((strncmp(tty, "/dev/tty", 8) == 0 && tty[8] >= '0' && tty[8] <= '9') ||
+                       (strcmp(tty, "/dev/console") == 0 && !getenv("KVMFORGE_SERIAL")));
         if (!t.vt)
                 (void) snprintf(t.keymap_note, sizeof(t.keymap_note),
                                 "(a serial console: your terminal's layout applies)");
